@@ -1,0 +1,69 @@
+// swift-tools-version:6.1
+// Gangway: an Auth0-compatible identity service, shipped as one small executable per endpoint.
+import PackageDescription
+
+/// Every endpoint is its own executable under functions/, listed in infra/routes.json.
+let functions = ["well-known"]
+
+let package = Package(
+    name: "Gangway",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "gangway", targets: ["gangway"]),
+        .executable(name: "gangway-bench", targets: ["gangway-bench"]),
+    ] + functions.map { .executable(name: $0, targets: [$0]) },
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
+        // Already under Hummingbird; named so the gateway can import them.
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+    ],
+    targets: [
+        // System libraries, linked from Debian's -dev packages (see GRDB's GRDBSQLite for the pattern).
+        .systemLibrary(name: "COpenSSL", path: "Sources/System/COpenSSL", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CCurl", path: "Sources/System/CCurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CSQLite", path: "Sources/System/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CCrypt", path: "Sources/System/CCrypt", providers: [.apt(["libcrypt-dev"])]),
+
+        // The one core module every function links: contract, JWT/keys, store, upstream HTTP, model.
+        // It imports FoundationEssentials only, to keep cold starts small.
+        .target(
+            name: "GangwayCore",
+            dependencies: [
+                "COpenSSL", "CCurl", "CSQLite", "CCrypt",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/GangwayCore"
+        ),
+
+        // The local runtime shim: plays API Gateway (HTTP) and the Lambda Runtime API (warm workers).
+        .target(
+            name: "GangwayGateway",
+            dependencies: [
+                "GangwayCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "runtime/Gateway"
+        ),
+
+        .executableTarget(
+            name: "gangway",
+            dependencies: [
+                "GangwayCore", "GangwayGateway",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/gangway"
+        ),
+
+        .executableTarget(name: "gangway-bench", dependencies: ["GangwayCore"], path: "bench/Sources/gangway-bench"),
+
+        .testTarget(name: "GangwayCoreTests", dependencies: ["GangwayCore"], path: "Tests/GangwayCoreTests"),
+        .testTarget(name: "GangwayTests", dependencies: ["GangwayCore"], path: "Tests/GangwayTests"),
+    ] + functions.map { .executableTarget(name: $0, dependencies: ["GangwayCore"], path: "functions/\($0)") }
+)

@@ -1,0 +1,95 @@
+import FoundationEssentials
+
+/// One HTTP request as API Gateway (HTTP API, payload format 2.0) hands it to a Lambda function.
+/// Gangway's functions read exactly this shape, so the same handler runs locally and on AWS.
+public struct GatewayEvent: Codable, Sendable {
+    public var version: String
+    public var routeKey: String
+    public var rawPath: String
+    public var rawQueryString: String
+    public var cookies: [String]?
+    /// Header names are lower-case; repeated headers are joined with commas, as API Gateway does.
+    public var headers: [String: String]
+    public var queryStringParameters: [String: String]?
+    public var pathParameters: [String: String]?
+    public var requestContext: RequestContext
+    public var body: String?
+    public var isBase64Encoded: Bool
+
+    public struct RequestContext: Codable, Sendable {
+        public var accountId: String?
+        public var apiId: String?
+        public var domainName: String
+        public var domainPrefix: String?
+        public var requestId: String
+        public var routeKey: String?
+        public var stage: String?
+        public var time: String?
+        public var timeEpoch: Int64?
+        public var http: HTTP
+
+        public init(domainName: String, requestId: String, http: HTTP, routeKey: String? = nil, timeEpoch: Int64? = nil) {
+            self.domainName = domainName
+            self.requestId = requestId
+            self.http = http
+            self.routeKey = routeKey
+            self.timeEpoch = timeEpoch
+            self.stage = "$default"
+        }
+    }
+
+    public struct HTTP: Codable, Sendable {
+        public var method: String
+        public var path: String
+        public var `protocol`: String?
+        public var sourceIp: String
+        public var userAgent: String?
+
+        public init(method: String, path: String, protocol: String? = "HTTP/1.1", sourceIp: String, userAgent: String?) {
+            self.method = method
+            self.path = path
+            self.protocol = `protocol`
+            self.sourceIp = sourceIp
+            self.userAgent = userAgent
+        }
+    }
+
+    public init(
+        routeKey: String, rawPath: String, rawQueryString: String, headers: [String: String],
+        queryStringParameters: [String: String]?, pathParameters: [String: String]?,
+        requestContext: RequestContext, body: String?, isBase64Encoded: Bool
+    ) {
+        self.version = "2.0"
+        self.routeKey = routeKey
+        self.rawPath = rawPath
+        self.rawQueryString = rawQueryString
+        self.headers = headers
+        self.queryStringParameters = queryStringParameters
+        self.pathParameters = pathParameters
+        self.requestContext = requestContext
+        self.body = body
+        self.isBase64Encoded = isBase64Encoded
+    }
+}
+
+/// What a function answers: API Gateway's payload format 2.0 response.
+public struct GatewayResponse: Codable, Sendable, Equatable {
+    public var statusCode: Int
+    public var headers: [String: String]
+    public var body: String
+    public var isBase64Encoded: Bool
+
+    public init(statusCode: Int, headers: [String: String] = [:], body: String = "", isBase64Encoded: Bool = false) {
+        self.statusCode = statusCode
+        self.headers = headers
+        self.body = body
+        self.isBase64Encoded = isBase64Encoded
+    }
+
+    /// A JSON answer; identity endpoints never want their answers cached.
+    public static func json<T: Encodable>(_ status: Int, _ value: T, headers: [String: String] = [:]) throws -> GatewayResponse {
+        var all = ["content-type": "application/json; charset=utf-8"]
+        all.merge(headers) { _, new in new }
+        return GatewayResponse(statusCode: status, headers: all, body: try JSON.string(value))
+    }
+}

@@ -1,0 +1,70 @@
+import FoundationEssentials
+
+/// infra/routes.json: which function serves which METHOD + path. The gateway routes by it and the
+/// deployment template is checked against it.
+public struct RouteTable: Codable, Sendable {
+    public struct FunctionSpec: Codable, Sendable {
+        public var timeoutSeconds: Int
+        public var memoryMB: Int
+        public var description: String?
+    }
+    public struct Route: Codable, Sendable {
+        public var method: String
+        /// Literal segments and `{name}` parameters, each matching one path segment.
+        public var path: String
+        public var function: String
+        /// `"GET /.well-known/jwks.json"`, as API Gateway names routes.
+        public var routeKey: String { "\(method) \(path)" }
+    }
+    public var functions: [String: FunctionSpec]
+    public var routes: [Route]
+
+    public static func load(path: String) throws -> RouteTable {
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        let table = try JSON.decode(RouteTable.self, from: data)
+        for route in table.routes where table.functions[route.function] == nil {
+            throw HTTPError(500, "invalid_routes", "Route \(route.routeKey) names unknown function \(route.function).")
+        }
+        return table
+    }
+
+    public struct Match: Sendable {
+        public var route: Route
+        /// Percent-decoded, as API Gateway hands them to a function.
+        public var parameters: [String: String]
+    }
+
+    public enum Outcome: Sendable {
+        case matched(Match)
+        /// The path exists, the method does not.
+        case methodNotAllowed
+        case notFound
+        /// A path segment with a broken percent escape.
+        case badPath
+    }
+
+    public func match(method: String, path rawPath: String) -> Outcome {
+        let segments = rawPath.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
+        var pathExists = false
+        for route in routes {
+            let pattern = route.path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
+            guard pattern.count == segments.count else { continue }
+            var parameters: [String: String] = [:]
+            var matched = true
+            for (p, s) in zip(pattern, segments) {
+                if p.hasPrefix("{") && p.hasSuffix("}") {
+                    guard !s.isEmpty else { matched = false; break }
+                    guard let value = String(s).percentDecoded() else { return .badPath }
+                    parameters[String(p.dropFirst().dropLast())] = value
+                } else if p != s {
+                    matched = false
+                    break
+                }
+            }
+            guard matched else { continue }
+            pathExists = true
+            if route.method == method.uppercased() { return .matched(Match(route: route, parameters: parameters)) }
+        }
+        return pathExists ? .methodNotAllowed : .notFound
+    }
+}

@@ -1,0 +1,404 @@
+import FoundationEssentials
+import Glibc
+import Synchronization
+
+/// A key-value store in a plain directory: one file per key.
+///
+/// - File names: `k` + the key's UTF-8 bytes with everything outside `[a-z0-9._-]` percent-encoded
+///   (upper-case letters too, so names never differ only by case on case-insensitive filesystems);
+///   if that exceeds 200 bytes, `h` + SHA-256 hex of the key. The key itself is always stored in the
+///   file header, so hashed names still list correctly.
+/// - File content: 25-byte header (magic `GKV1`, version, expiry flag + unix ms, key length) + key + value.
+/// - Writes: temp file in the same directory + fsync + rename + directory fsync (atomic, durable).
+///   All writers (threads and processes) serialise on an `flock` of `<dir>/.lock`; read-modify-write
+///   (put's version bump, insert-if-absent, CAS, conditional delete) happens under that lock.
+///   Readers take no lock: rename is atomic, and files are never modified in place.
+/// - Names starting with `.` (the lock, temp files) are never data.
+public final class FileStore: KeyValueStore, @unchecked Sendable {
+    public let directory: String
+    static let maxNameBytes = 200
+    private static let magic: [UInt8] = Array("GKV1".utf8)
+    private static let headerSize = 4 + 8 + 1 + 8 + 4
+
+    private struct Handles { var lockFD: Int32 = -1; var dirFD: Int32 = -1 }
+    /// Lazily opened lock/directory descriptors; holding this mutex also serialises writers within the
+    /// process (flock alone does not: it is per open file description, shared by all our threads).
+    private let writer = Mutex(Handles())
+
+    /// Opens the store in `directory`, creating it (and parents) if needed.
+    public init(directory: String) throws {
+        var dir = directory
+        while dir.count > 1 && dir.hasSuffix("/") { dir.removeLast() }
+        self.directory = dir
+        try StoreFileSystem.createDirectories(dir)
+    }
+
+    deinit {
+        writer.withLock { h in
+            if h.lockFD >= 0 { close(h.lockFD) }
+            if h.dirFD >= 0 { close(h.dirFD) }
+        }
+    }
+
+    // MARK: KeyValueStore
+
+    public func get(_ key: String) async throws -> StoreRecord? {
+        try StoreSupport.validate(key)
+        guard let file = try readLive(key, now: StoreSupport.nowMillis()) else { return nil }
+        return file.record
+    }
+
+    @discardableResult
+    public func put(_ key: String, _ value: Data, ttl: Duration?) async throws -> Int64 {
+        try StoreSupport.validate(key)
+        return try withWriteLock { h, now in
+            let version = (try readLive(key, now: now)?.record.version ?? 0) + 1
+            try write(key, value, version: version, expiresAt: StoreSupport.expiry(ttl, now: now), dirFD: h.dirFD)
+            return version
+        }
+    }
+
+    public func insertIfAbsent(_ key: String, _ value: Data, ttl: Duration?) async throws -> Bool {
+        try StoreSupport.validate(key)
+        return try withWriteLock { h, now in
+            if try readLive(key, now: now) != nil { return false }
+            try write(key, value, version: 1, expiresAt: StoreSupport.expiry(ttl, now: now), dirFD: h.dirFD)
+            return true
+        }
+    }
+
+    public func compareAndSwap(_ key: String, expectedVersion: Int64, _ value: Data, ttl: Duration?) async throws -> Int64? {
+        try StoreSupport.validate(key)
+        return try withWriteLock { h, now in
+            guard try readLive(key, now: now)?.record.version == expectedVersion else { return nil }
+            let version = expectedVersion + 1
+            try write(key, value, version: version, expiresAt: StoreSupport.expiry(ttl, now: now), dirFD: h.dirFD)
+            return version
+        }
+    }
+
+    @discardableResult
+    public func delete(_ key: String, expectedVersion: Int64?) async throws -> Bool {
+        try StoreSupport.validate(key)
+        return try withWriteLock { h, now in
+            let name = Self.fileName(for: key)
+            guard let file = try read(name: name) else { return false }
+            guard StoreSupport.sameBytes(file.key, key) else { return false }  // (hash collision: not ours)
+            let live = !StoreSupport.isExpired(file.expiresAtMillis, now: now)
+            if let expectedVersion, !live || file.record.version != expectedVersion { return false }
+            try removeFile(name, dirFD: h.dirFD)  // expired files are removed too, but don't count
+            return live
+        }
+    }
+
+    public func list(prefix: String, after: String?, limit: Int) async throws -> [StoreEntry] {
+        guard limit > 0 else { return [] }
+        let now = StoreSupport.nowMillis()
+        // Candidates: keys known from their names, and hashed files (whose key is in the header).
+        var candidates: [(key: String, name: String)] = []
+        for name in try directoryNames() {
+            let key: String
+            if name.hasPrefix("k") {
+                guard let decoded = Self.decodeName(name) else { continue }
+                key = decoded
+            } else if name.hasPrefix("h") {
+                guard let file = try read(name: name) else { continue }
+                key = file.key
+            } else {
+                continue
+            }
+            guard StoreSupport.hasPrefix(key, prefix) else { continue }
+            if let after, !StoreSupport.precedes(after, key) { continue }
+            candidates.append((key, name))
+        }
+        candidates.sort { StoreSupport.precedes($0.key, $1.key) }
+        var entries: [StoreEntry] = []
+        for candidate in candidates {
+            if entries.count >= limit { break }
+            guard let file = try read(name: candidate.name), StoreSupport.sameBytes(file.key, candidate.key),
+                !StoreSupport.isExpired(file.expiresAtMillis, now: now)
+            else { continue }
+            entries.append(StoreEntry(key: candidate.key, record: file.record))
+        }
+        return entries
+    }
+
+    /// Deletes expired files and stale temp files (optional housekeeping). Returns how many records were removed.
+    @discardableResult
+    public func purgeExpired() throws -> Int {
+        try withWriteLock { h, now in
+            var removed = 0
+            for name in try directoryNames(includeHidden: true) {
+                if name.hasPrefix(".tmp.") {
+                    // Temp files are only ever live while their writer holds the lock, which we hold now.
+                    unlink(path(name))
+                } else if name.hasPrefix("k") || name.hasPrefix("h"), let file = try read(name: name),
+                    StoreSupport.isExpired(file.expiresAtMillis, now: now)
+                {
+                    try removeFile(name, dirFD: h.dirFD)
+                    removed += 1
+                }
+            }
+            return removed
+        }
+    }
+
+    // MARK: Names
+
+    /// The file name for a key (see the type's documentation).
+    static func fileName(for key: String) -> String {
+        var name: [UInt8] = [UInt8(ascii: "k")]
+        let hex = Array("0123456789ABCDEF".utf8)
+        for b in key.utf8 {
+            switch b {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "-"):
+                name.append(b)
+            default:
+                name += [UInt8(ascii: "%"), hex[Int(b >> 4)], hex[Int(b & 0xF)]]
+            }
+            if name.count > maxNameBytes { break }
+        }
+        if name.count > maxNameBytes {
+            return "h" + StoreSHA256.hash(Array(key.utf8)).map { String($0, radix: 16).leftPadded(2) }.joined()
+        }
+        return String(decoding: name, as: UTF8.self)
+    }
+
+    /// The key of a `k` name, nil if it is not a well-formed name.
+    static func decodeName(_ name: String) -> String? {
+        var bytes = Array(name.utf8).dropFirst()[...]
+        var out: [UInt8] = []
+        while let b = bytes.popFirst() {
+            if b == UInt8(ascii: "%") {
+                guard bytes.count >= 2, let hi = StoreSupport.hexValue(bytes.removeFirst()),
+                    let lo = StoreSupport.hexValue(bytes.removeFirst())
+                else { return nil }
+                out.append(hi << 4 | lo)
+            } else {
+                out.append(b)
+            }
+        }
+        guard !out.isEmpty else { return nil }
+        return String(validating: out, as: UTF8.self)
+    }
+
+    private func path(_ name: String) -> String { directory + "/" + name }
+
+    // MARK: Reading
+
+    private struct File {
+        var key: String
+        var record: StoreRecord
+        var expiresAtMillis: Int64?
+    }
+
+    /// The live record stored for `key` (nil if absent, expired, or the file belongs to another key).
+    private func readLive(_ key: String, now: Int64) throws -> File? {
+        guard let file = try read(name: Self.fileName(for: key)), StoreSupport.sameBytes(file.key, key),
+            !StoreSupport.isExpired(file.expiresAtMillis, now: now)
+        else { return nil }
+        return file
+    }
+
+    /// Reads and parses one data file; nil if it does not exist.
+    private func read(name: String) throws -> File? {
+        let fd = open(path(name), O_RDONLY | O_CLOEXEC)
+        if fd < 0 {
+            if errno == ENOENT { return nil }
+            throw posixError("open \(path(name))")
+        }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw posixError("stat \(path(name))") }
+        var bytes = [UInt8](repeating: 0, count: Int(st.st_size))
+        var filled = 0
+        while filled < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + filled, $0.count - filled) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw posixError("read \(path(name))")
+            }
+            if n == 0 { break }
+            filled += n
+        }
+        guard filled == bytes.count else { throw StoreError(.corrupt, "\(path(name)): file shrank while reading") }
+        return try parse(bytes, name: name)
+    }
+
+    private func parse(_ bytes: [UInt8], name: String) throws -> File {
+        func corrupt(_ why: String) -> StoreError { StoreError(.corrupt, "\(path(name)): \(why)") }
+        guard bytes.count >= Self.headerSize, Array(bytes[0..<4]) == Self.magic else { throw corrupt("bad header") }
+        func int64(at offset: Int) -> Int64 {
+            var v: UInt64 = 0
+            for i in 0..<8 { v |= UInt64(bytes[offset + i]) << (8 * UInt64(i)) }
+            return Int64(bitPattern: v)
+        }
+        let version = int64(at: 4)
+        let hasExpiry = bytes[12] != 0
+        let expiresAt = hasExpiry ? int64(at: 13) : nil
+        var keyLength = 0
+        for i in 0..<4 { keyLength |= Int(bytes[21 + i]) << (8 * i) }
+        guard keyLength > 0, keyLength <= StoreSupport.maxKeyBytes, Self.headerSize + keyLength <= bytes.count else {
+            throw corrupt("bad key length")
+        }
+        guard let key = String(validating: bytes[Self.headerSize..<(Self.headerSize + keyLength)], as: UTF8.self) else {
+            throw corrupt("key is not UTF-8")
+        }
+        let value = Data(bytes[(Self.headerSize + keyLength)...])
+        return File(
+            key: key, record: StoreRecord(value: value, version: version, expiresAt: StoreSupport.date(expiresAt)),
+            expiresAtMillis: expiresAt)
+    }
+
+    private func directoryNames(includeHidden: Bool = false) throws -> [String] {
+        guard let dir = opendir(directory) else { throw posixError("opendir \(directory)") }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            if name.hasPrefix(".") && !includeHidden { continue }
+            if name == "." || name == ".." { continue }
+            names.append(name)
+        }
+        return names
+    }
+
+    // MARK: Writing (all with the write lock held)
+
+    private func withWriteLock<T: Sendable>(_ body: (Handles, _ now: Int64) throws -> T) throws -> T {
+        try writer.withLock { h throws -> T in
+            if h.lockFD < 0 {
+                let fd = open(path(".lock"), O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+                guard fd >= 0 else { throw posixError("open \(path(".lock"))") }
+                h.lockFD = fd
+            }
+            if h.dirFD < 0 {
+                let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                guard fd >= 0 else { throw posixError("open \(directory)") }
+                h.dirFD = fd
+            }
+            while flock(h.lockFD, LOCK_EX) != 0 {
+                guard errno == EINTR else { throw posixError("flock \(path(".lock"))") }
+            }
+            defer { flock(h.lockFD, LOCK_UN) }
+            // "now" is read under the lock, so expiry decisions follow lock order.
+            return try body(h, StoreSupport.nowMillis())
+        }
+    }
+
+    private func write(_ key: String, _ value: Data, version: Int64, expiresAt: Int64?, dirFD: Int32) throws {
+        var header: [UInt8] = Self.magic
+        header.reserveCapacity(Self.headerSize + key.utf8.count)
+        func append(_ v: Int64) { for i in 0..<8 { header.append(UInt8(truncatingIfNeeded: UInt64(bitPattern: v) >> (8 * UInt64(i)))) } }
+        append(version)
+        header.append(expiresAt == nil ? 0 : 1)
+        append(expiresAt ?? 0)
+        let keyBytes = Array(key.utf8)
+        for i in 0..<4 { header.append(UInt8(truncatingIfNeeded: keyBytes.count >> (8 * i))) }
+        header += keyBytes
+
+        let name = Self.fileName(for: key)
+        let temp = path(".tmp.\(getpid()).\(UInt64.random(in: 0...UInt64.max))")
+        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw posixError("create \(temp)") }
+        do {
+            try header.withUnsafeBytes { try writeAll(fd, $0, temp) }
+            try value.withUnsafeBytes { try writeAll(fd, $0, temp) }
+            guard fsync(fd) == 0 else { throw posixError("fsync \(temp)") }
+            guard close(fd) == 0 else { throw posixError("close \(temp)") }
+        } catch {
+            close(fd)
+            unlink(temp)
+            throw error
+        }
+        guard rename(temp, path(name)) == 0 else {
+            let error = posixError("rename \(temp)")
+            unlink(temp)
+            throw error
+        }
+        fsync(dirFD)
+    }
+
+    private func writeAll(_ fd: Int32, _ buffer: UnsafeRawBufferPointer, _ what: String) throws {
+        var offset = 0
+        while offset < buffer.count {
+            let n = Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw posixError("write \(what)")
+            }
+            offset += n
+        }
+    }
+
+    private func removeFile(_ name: String, dirFD: Int32) throws {
+        if unlink(path(name)) != 0 && errno != ENOENT { throw posixError("unlink \(path(name))") }
+        fsync(dirFD)
+    }
+
+    private func posixError(_ what: String) -> StoreError {
+        let code = errno
+        return StoreError(.unavailable, "\(what): \(String(cString: strerror(code))) (errno \(code))")
+    }
+}
+
+extension String {
+    fileprivate func leftPadded(_ width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
+}
+
+/// A small SHA-256 (FIPS 180-4) for hashed file names; FoundationEssentials has no digest API.
+enum StoreSHA256 {
+    private static let k: [UInt32] = [
+        0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+        0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+        0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+        0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+        0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+        0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+        0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+        0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+    ]
+
+    static func hash(_ message: [UInt8]) -> [UInt8] {
+        var h: [UInt32] = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]
+        var data = message
+        let bitLength = UInt64(message.count) * 8
+        data.append(0x80)
+        while data.count % 64 != 56 { data.append(0) }
+        for i in (0..<8).reversed() { data.append(UInt8(truncatingIfNeeded: bitLength >> (8 * UInt64(i)))) }
+        var w = [UInt32](repeating: 0, count: 64)
+        for chunk in stride(from: 0, to: data.count, by: 64) {
+            for i in 0..<16 {
+                let j = chunk + 4 * i
+                w[i] = UInt32(data[j]) << 24 | UInt32(data[j + 1]) << 16 | UInt32(data[j + 2]) << 8 | UInt32(data[j + 3])
+            }
+            for i in 16..<64 {
+                let s0 = w[i - 15].rotr(7) ^ w[i - 15].rotr(18) ^ (w[i - 15] >> 3)
+                let s1 = w[i - 2].rotr(17) ^ w[i - 2].rotr(19) ^ (w[i - 2] >> 10)
+                w[i] = w[i - 16] &+ s0 &+ w[i - 7] &+ s1
+            }
+            var (a, b, c, d, e, f, g, hh) = (h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7])
+            for i in 0..<64 {
+                let s1 = e.rotr(6) ^ e.rotr(11) ^ e.rotr(25)
+                let ch = (e & f) ^ (~e & g)
+                let t1 = hh &+ s1 &+ ch &+ k[i] &+ w[i]
+                let s0 = a.rotr(2) ^ a.rotr(13) ^ a.rotr(22)
+                let maj = (a & b) ^ (a & c) ^ (b & c)
+                let t2 = s0 &+ maj
+                (hh, g, f, e, d, c, b, a) = (g, f, e, d &+ t1, c, b, a, t1 &+ t2)
+            }
+            h[0] &+= a; h[1] &+= b; h[2] &+= c; h[3] &+= d
+            h[4] &+= e; h[5] &+= f; h[6] &+= g; h[7] &+= hh
+        }
+        return h.flatMap { v in (0..<4).map { UInt8(truncatingIfNeeded: v >> (24 - 8 * UInt32($0))) } }
+    }
+}
+
+extension UInt32 {
+    fileprivate func rotr(_ n: UInt32) -> UInt32 { (self >> n) | (self << (32 - n)) }
+}

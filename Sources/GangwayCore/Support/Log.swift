@@ -1,0 +1,69 @@
+import FoundationEssentials
+import Logging
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Logs are JSON lines on stderr (stdout carries the function's response).
+/// Metadata whose key names a credential is redacted, so a careless call site cannot leak one.
+public struct JSONLogHandler: LogHandler {
+    public var metadata: Logger.Metadata = [:]
+    public var logLevel: Logger.Level
+    public let label: String
+
+    public init(label: String, level: Logger.Level) {
+        self.label = label
+        self.logLevel = level
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    static let sensitive = ["password", "secret", "token", "authorization", "cookie", "hash", "private"]
+
+    public static func isSensitive(_ key: String) -> Bool {
+        let k = key.lowercased()
+        return sensitive.contains { k.contains($0) }
+    }
+
+    public func log(event: LogEvent) {
+        var line: [String: JSONValue] = [
+            "time": .string(Date.now.formatted(.iso8601)),
+            "level": .string(event.level.rawValue),
+            "logger": .string(label),
+            "msg": .string(event.message.description),
+        ]
+        let merged = metadata.merging(event.metadata ?? [:]) { _, new in new }
+        for (key, value) in merged {
+            line[key] = Self.isSensitive(key) ? .string("[redacted]") : Self.json(value)
+        }
+        guard var text = try? JSON.string(line) else { return }
+        text.append("\n")
+        // One write(2) per line, so lines from concurrent workers never interleave.
+        var bytes = Array(text.utf8)[...]
+        while !bytes.isEmpty {
+            let n = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+            if n <= 0 { break }
+            bytes = bytes.dropFirst(n)
+        }
+    }
+
+    static func json(_ value: Logger.MetadataValue) -> JSONValue {
+        switch value {
+        case .string(let s): .string(s)
+        case .stringConvertible(let s): .string(s.description)
+        case .array(let a): .array(a.map(json))
+        case .dictionary(let d): .object(d.mapValues(json))
+        }
+    }
+}
+
+public enum Log {
+    /// A logger for one component; level from GANGWAY_LOG_LEVEL (default info).
+    public static func logger(_ label: String) -> Logger {
+        let level = ProcessInfo.processInfo.environment["GANGWAY_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+        return Logger(label: label) { JSONLogHandler(label: $0, level: level) }
+    }
+}

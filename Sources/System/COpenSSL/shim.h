@@ -1,0 +1,11 @@
+// The parts of the system OpenSSL (libssl-dev) that Gangway uses: RSA keys, RS256, SHA-256, randomness.
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+#include <openssl/bn.h>
+#include <openssl/rand.h>
+#include <openssl/err.h>
+#include <openssl/core_names.h>
+#include <openssl/param_build.h>
+#include <openssl/sha.h>
+#include <openssl/crypto.h>

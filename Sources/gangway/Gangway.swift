@@ -1,0 +1,77 @@
+import ArgumentParser
+import Foundation
+import GangwayCore
+
+@main
+struct GangwayCLI: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gangway",
+        abstract: "An Auth0-compatible identity service, as a bundle of small functions.",
+        subcommands: [Serve.self, Init.self, Invoke.self, Keys.self, JWTCommand.self, StoreCommand.self]
+    )
+}
+
+/// Options shared by every command that touches the store.
+struct StoreOptions: ParsableArguments {
+    @Option(name: .customLong("store"), help: "Store URL (sqlite:PATH, file:DIR); default $GANGWAY_STORE or sqlite:.gangway/gangway.db.")
+    var url: String?
+
+    /// The URL with relative paths made absolute, so function processes find the same store.
+    var resolved: String {
+        let raw = url ?? Configuration().storeURL
+        for scheme in ["sqlite:", "file:"] where raw.hasPrefix(scheme) && !raw.hasPrefix(scheme + "//") {
+            let path = String(raw.dropFirst(scheme.count))
+            if !path.hasPrefix("/") { return scheme + FileManager.default.currentDirectoryPath + "/" + path }
+        }
+        return raw
+    }
+
+    func open() throws -> any KeyValueStore { try Store.open(url: resolved) }
+}
+
+/// Picks the tenant a command acts on: by issuer host, or the only tenant in the store.
+struct TenantOptions: ParsableArguments {
+    @Option(help: "The tenant's issuer URL or host; may be omitted when the store holds one tenant.")
+    var tenant: String?
+
+    func resolve(in store: any KeyValueStore) async throws -> Tenant {
+        if let tenant {
+            let host = tenant.contains("://") ? Tenant.host(ofIssuer: tenant) : tenant
+            guard let found = try await TenantDirectory(store: store).tenant(host: host) else {
+                throw ValidationError("No tenant answers on \(host).")
+            }
+            return found
+        }
+        let all = try await store.list(prefix: "tenants/").compactMap { try? JSON.decode(Tenant.self, from: $0.record.value) }
+        guard all.count == 1 else {
+            throw ValidationError(all.isEmpty ? "The store has no tenant; run `gangway init`." : "Several tenants: pass --tenant.")
+        }
+        return all[0]
+    }
+}
+
+/// Where this binary lives: `swift build` puts the function executables beside it.
+enum Paths {
+    static var binDirectory: String {
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return URL(fileURLWithPath: exe).deletingLastPathComponent().path
+    }
+
+    /// infra/routes.json: from the working directory, else the package that built this binary.
+    static func routes() -> String? {
+        var dir = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+        var candidates = [dir.appendingPathComponent("infra/routes.json").path]
+        dir = URL(fileURLWithPath: binDirectory)
+        for _ in 0..<5 {
+            dir = dir.deletingLastPathComponent()
+            candidates.append(dir.appendingPathComponent("infra/routes.json").path)
+        }
+        return candidates.first { FileManager.default.fileExists(atPath: $0) }
+    }
+}
+
+func printJSON<T: Encodable>(_ value: T) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}

@@ -1,0 +1,27 @@
+import ArgumentParser
+import Foundation
+import GangwayCore
+
+struct Init: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create the tenant, a signing key, a first-party app, a Management API M2M app and the database connection (idempotent)."
+    )
+
+    @OptionGroup var store: StoreOptions
+    @Option(help: "The tenant's issuer URL.") var issuer = "http://127.0.0.1:3000/"
+    @Option(name: .customLong("domain"), help: "Another host (with port) this tenant answers on; repeatable.") var domains: [String] = []
+    @Flag(help: "Print the result as JSON.") var json = false
+
+    func run() async throws {
+        let result = try await Provisioning(store: try store.open()).initialize(issuer: issuer, aliases: domains)
+        if json {
+            try printJSON(result)
+            return
+        }
+        print(result.created ? "Created tenant \(result.tenant)" : "Tenant \(result.tenant) already exists")
+        print("issuer:      \(result.issuer)")
+        print("app:         \(result.app.client_id)  secret: \(result.app.client_secret ?? "(shown only at creation)")")
+        print("management:  \(result.management.client_id)  secret: \(result.management.client_secret ?? "(shown only at creation)")")
+        print("connection:  \(result.connection.name) (\(result.connection.id))")
+    }
+}

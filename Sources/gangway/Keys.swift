@@ -1,0 +1,46 @@
+import ArgumentParser
+import Foundation
+import GangwayCore
+
+struct Keys: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Manage a tenant's signing keys.", subcommands: [List.self, Rotate.self, Retire.self]
+    )
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the signing keys (never the private parts).")
+        @OptionGroup var store: StoreOptions
+        @OptionGroup var tenant: TenantOptions
+        func run() async throws {
+            let kv = try store.open()
+            let tenant = try await tenant.resolve(in: kv)
+            let set = try await kv.getJSON(SigningKeySet.self, StoreKeys.signingKeys(tenant.id))?.0 ?? SigningKeySet()
+            for key in set.keys { print("\(key.kid)\t\(key.state.rawValue)\t\(key.createdAt.formatted(.iso8601))") }
+        }
+    }
+
+    struct Rotate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Make a new signing key current; the old one stays in the JWKS until retired.")
+        @OptionGroup var store: StoreOptions
+        @OptionGroup var tenant: TenantOptions
+        func run() async throws {
+            let kv = try store.open()
+            let tenant = try await tenant.resolve(in: kv)
+            let kid = try await KeyRing.update(kv, tenant: tenant) { try $0.rotate().kid }
+            print("current key: \(kid)")
+        }
+    }
+
+    struct Retire: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove previous keys from the JWKS (all, or --kid); tokens they signed stop verifying.")
+        @OptionGroup var store: StoreOptions
+        @OptionGroup var tenant: TenantOptions
+        @Option var kid: String?
+        func run() async throws {
+            let kv = try store.open()
+            let tenant = try await tenant.resolve(in: kv)
+            let gone = try await KeyRing.update(kv, tenant: tenant) { $0.retire(kid: kid) }
+            print(gone.isEmpty ? "nothing to retire" : "retired: \(gone.joined(separator: ", "))")
+        }
+    }
+}

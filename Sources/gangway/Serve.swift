@@ -1,0 +1,51 @@
+import ArgumentParser
+import Foundation
+import GangwayCore
+import GangwayGateway
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the local gateway in front of the function executables.")
+
+    @Option var host = "127.0.0.1"
+    @Option var port = 3000
+    @Option(help: "cgi: a process per request; warm: Lambda Runtime API workers.") var mode = "warm"
+    @Option(help: "Warm workers per function.") var workers = 2
+    @Option(help: "The issuer to initialise on first start; default http://HOST:PORT/.") var issuer: String?
+    @Option(help: "Route table; default infra/routes.json.") var routes: String?
+    @Option(help: "Directory holding the function executables; default beside this binary.") var functionsDir: String?
+    @OptionGroup var store: StoreOptions
+
+    func run() async throws {
+        guard let mode = Gateway.Mode(rawValue: mode) else { throw ValidationError("--mode must be cgi or warm") }
+        guard let routes = routes ?? Paths.routes() else { throw ValidationError("infra/routes.json not found; pass --routes") }
+        let storeURL = store.resolved
+
+        // First start: make the tenant and tell the user what they need to log in.
+        let issuer = issuer ?? "http://\(host):\(port)/"
+        let result = try await Provisioning(store: try store.open()).initialize(issuer: issuer, aliases: Self.aliases(host: host, port: port))
+        if result.created {
+            print("Initialised a new tenant in \(storeURL)")
+            try printJSON(result)
+            print("Client secrets are shown once; only their hashes are stored.")
+            fflush(nil)
+        }
+
+        var environment = ProcessInfo.processInfo.environment
+        environment["GANGWAY_STORE"] = storeURL
+        var options = Gateway.Options(routesPath: routes, binDirectory: functionsDir ?? Paths.binDirectory, environment: environment)
+        options.host = host
+        options.port = port
+        options.mode = mode
+        options.workersPerFunction = max(1, workers)
+        let gateway = try Gateway(options: options)
+        try await gateway.run { port in
+            // Scripts and tests wait for this line, so it goes out unbuffered.
+            FileHandle.standardOutput.write(Data("gangway listening on http://\(host):\(port)/ (mode \(mode.rawValue), issuer \(result.issuer))\n".utf8))
+        }
+    }
+
+    /// Loopback names for one another, so `localhost:3000` and `127.0.0.1:3000` reach the same tenant.
+    static func aliases(host: String, port: Int) -> [String] {
+        ["127.0.0.1", "localhost"].contains(host) ? ["127.0.0.1:\(port)", "localhost:\(port)"] : []
+    }
+}

@@ -1,0 +1,150 @@
+import FoundationEssentials
+import GangwayCore
+import HTTPTypes
+import Hummingbird
+import Logging
+import ServiceLifecycle
+import NIOCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The local runtime shim: plays API Gateway (HTTP API) in front of the function executables.
+/// Each request becomes a payload-2.0 event, is routed by infra/routes.json, and the function's
+/// response becomes the HTTP answer. Crashes, hangs and garbage become 502/504 JSON; the gateway keeps serving.
+public struct Gateway: Sendable {
+    public enum Mode: String, Sendable, CaseIterable { case cgi, warm }
+
+    public struct Options: Sendable {
+        public var host = "127.0.0.1"
+        public var port = 3000
+        public var mode = Mode.warm
+        public var workersPerFunction = 2
+        public var routesPath: String
+        public var binDirectory: String
+        /// The environment every function process gets (GANGWAY_STORE and friends).
+        public var environment: [String: String]
+
+        public init(routesPath: String, binDirectory: String, environment: [String: String]) {
+            self.routesPath = routesPath
+            self.binDirectory = binDirectory
+            self.environment = environment
+        }
+    }
+
+    let options: Options
+    let routes: RouteTable
+    let invoker: any FunctionInvoker
+    let logger: Logger
+    let extraServices: [any Service]
+
+    public init(options: Options) throws {
+        self.options = options
+        self.routes = try RouteTable.load(path: options.routesPath)
+        let functions = try FunctionDirectory(routes: routes, binDirectory: options.binDirectory, environment: options.environment)
+        self.logger = Log.logger("gateway")
+        switch options.mode {
+        case .cgi:
+            invoker = CGIInvoker(functions: functions)
+            extraServices = []
+        case .warm:
+            let pool = WarmPool(functions: functions, workersPerFunction: options.workersPerFunction, logger: logger)
+            invoker = pool
+            extraServices = pool.runtimeServices()
+        }
+    }
+
+    /// Serves until SIGINT/SIGTERM. `onListening` receives the bound port (useful with port 0).
+    public func run(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        // A function that exits before reading its stdin must not take the gateway down with SIGPIPE.
+        signal(SIGPIPE, SIG_IGN)
+        let responder = GatewayResponder(routes: routes, invoker: invoker, logger: logger)
+        let app = Application(
+            responder: responder,
+            configuration: .init(address: .hostname(options.host, port: options.port), serverName: nil),
+            services: extraServices,
+            onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
+            logger: Logger(label: "hummingbird", factory: { _ in SwiftLogNoOpLogHandler() })
+        )
+        defer { Task { [invoker] in await invoker.shutdown() } }
+        try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+        await invoker.shutdown()
+    }
+}
+
+/// The gateway's request context: Hummingbird's core storage plus the caller's address (for `sourceIp`).
+struct GatewayContext: RequestContext {
+    var coreContext: CoreRequestContextStorage
+    let remoteAddress: String
+
+    init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress?.ipAddress ?? "127.0.0.1"
+    }
+
+    var maxUploadSize: Int { Limits.maxRequestBytes }
+}
+
+struct GatewayResponder: HTTPResponder {
+    typealias Context = GatewayContext
+    let routes: RouteTable
+    let invoker: any FunctionInvoker
+    let logger: Logger
+
+    func respond(to request: Request, context: GatewayContext) async throws -> Response {
+        let requestId = Random.identifier(length: 20)
+        let path = request.uri.path
+        // Errors the gateway itself answers use the endpoint family's shape.
+        let shape: ErrorShape = path.hasPrefix("/api/v2/") ? .management : .oauth
+        func fail(_ status: Int, _ code: String, _ message: String) -> Response {
+            EventTranslation.httpResponse(shape.response(for: HTTPError(status, code, message)), requestId: requestId)
+        }
+
+        let match: RouteTable.Match
+        switch routes.match(method: request.method.rawValue, path: path) {
+        case .matched(let m): match = m
+        case .notFound: return fail(404, "not_found", "No route for \(request.method.rawValue) \(path).")
+        case .methodNotAllowed: return fail(405, "method_not_allowed", "Method \(request.method.rawValue) is not allowed on \(path).")
+        case .badPath: return fail(400, "invalid_request", "The path has an invalid percent escape.")
+        }
+        guard let body = try? await request.body.collect(upTo: Limits.maxRequestBytes) else {
+            return fail(413, "request_too_large", "Request is too large.")
+        }
+        let event = EventTranslation.event(
+            from: request, body: body, match: match, sourceIp: context.remoteAddress, requestId: requestId
+        )
+        guard let eventBytes = try? JSON.encode(event) else { return fail(400, "invalid_request", "Request could not be encoded.") }
+
+        let started = ContinuousClock.now
+        let outcome = await invoker.invoke(function: match.route.function, event: Array(eventBytes))
+        let elapsed = ContinuousClock.now - started
+        let timing = "fn;dur=" + Self.milliseconds(elapsed)
+
+        var response: Response
+        switch outcome {
+        case .response(let bytes):
+            if let decoded = try? JSON.decode(GatewayResponse.self, from: Data(bytes)) {
+                response = EventTranslation.httpResponse(decoded, requestId: requestId)
+            } else {
+                logger.error("function returned an invalid response", metadata: ["function": "\(match.route.function)", "request_id": "\(requestId)"])
+                response = fail(502, "bad_gateway", "The function returned an invalid response; request id \(requestId).")
+            }
+        case .functionError(let report):
+            logger.error("function reported an error", metadata: ["function": "\(match.route.function)", "request_id": "\(requestId)", "report": "\(report.prefix(500))"])
+            response = fail(502, "bad_gateway", "The function failed; request id \(requestId).")
+        case .crashed(let reason):
+            logger.error("function crashed", metadata: ["function": "\(match.route.function)", "request_id": "\(requestId)", "reason": "\(reason)"])
+            response = fail(502, "bad_gateway", "The function crashed; request id \(requestId).")
+        case .timedOut:
+            logger.error("function timed out", metadata: ["function": "\(match.route.function)", "request_id": "\(requestId)"])
+            response = fail(504, "gateway_timeout", "The function did not answer in time; request id \(requestId).")
+        }
+        response.headers[HTTPField.Name("Server-Timing")!] = timing
+        return response
+    }
+
+    static func milliseconds(_ d: Duration) -> String {
+        let micros = d.components.seconds * 1_000_000 + d.components.attoseconds / 1_000_000_000_000
+        return "\(micros / 1000).\(String(1000 + micros % 1000).dropFirst())"
+    }
+}

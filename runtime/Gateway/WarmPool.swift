@@ -1,0 +1,276 @@
+import FoundationEssentials
+import GangwayCore
+import HTTPTypes
+import Hummingbird
+import Logging
+import ServiceLifecycle
+import NIOCore
+import Subprocess
+#if canImport(Glibc)
+import Glibc
+#endif
+#if canImport(System)
+import System
+#else
+import SystemPackage
+#endif
+
+/// `--mode warm`: for each function, a few sandboxes as on AWS Lambda. A sandbox is one Lambda Runtime
+/// API endpoint (its own loopback port) and the one worker process polling it; a worker that crashes
+/// or overruns its timeout is killed and replaced, and the request it held gets 502 or 504.
+actor WarmPool: FunctionInvoker {
+    struct Invocation: Sendable {
+        let id: String
+        let function: String
+        let event: [UInt8]
+        let deadline: ContinuousClock.Instant
+    }
+
+    final class Sandbox: Sendable {
+        let index: Int
+        let function: String
+        init(index: Int, function: String) {
+            self.index = index
+            self.function = function
+        }
+    }
+
+    private struct SandboxState {
+        var port: Int?
+        var pid: pid_t?
+        /// A `GET /next` waiting for work.
+        var waiting: CheckedContinuation<Invocation?, Never>?
+        /// The invocation this sandbox's worker is running.
+        var current: String?
+        var crashes = 0
+    }
+
+    private let functions: FunctionDirectory
+    private let workersPerFunction: Int
+    private let logger: Logger
+    private var sandboxes: [Int: SandboxState] = [:]
+    private var sandboxFunction: [Int: String] = [:]
+    private var queued: [String: [Invocation]] = [:]
+    private var pending: [String: Pending] = [:]
+    private struct Pending {
+        var continuation: CheckedContinuation<InvocationOutcome, Never>
+        var sandbox: Int?
+        var timer: Task<Void, Never>?
+    }
+    private var stopping = false
+
+    init(functions: FunctionDirectory, workersPerFunction: Int, logger: Logger) {
+        self.functions = functions
+        self.workersPerFunction = workersPerFunction
+        self.logger = logger
+    }
+
+    /// One Runtime API application per sandbox; the gateway runs them beside its own HTTP server.
+    nonisolated func runtimeServices() -> [any Service] {
+        var services: [any Service] = []
+        var index = 0
+        for name in functions.specs.keys.sorted() {
+            for _ in 0..<workersPerFunction {
+                let sandbox = Sandbox(index: index, function: name)
+                index += 1
+                services.append(runtimeAPI(for: sandbox))
+            }
+        }
+        return services
+    }
+
+    // MARK: Gateway side
+
+    func invoke(function: String, event: [UInt8]) async -> InvocationOutcome {
+        guard let spec = functions.spec(function) else { return .crashed("unknown function \(function)") }
+        let invocation = Invocation(
+            id: Random.identifier(length: 24), function: function, event: event,
+            deadline: .now + spec.timeout
+        )
+        let id = invocation.id
+        return await withCheckedContinuation { continuation in
+            let timer = Task { [weak self] in
+                guard (try? await Task.sleep(until: invocation.deadline)) != nil else { return }
+                await self?.expire(id)
+            }
+            pending[id] = Pending(continuation: continuation, sandbox: nil, timer: timer)
+            dispatch(invocation)
+        }
+    }
+
+    private func dispatch(_ invocation: Invocation) {
+        if let index = sandboxes.keys.sorted().first(where: {
+            sandboxFunction[$0] == invocation.function && sandboxes[$0]?.waiting != nil
+        }) {
+            hand(invocation, to: index)
+        } else {
+            queued[invocation.function, default: []].append(invocation)
+        }
+    }
+
+    private func hand(_ invocation: Invocation, to index: Int) {
+        let waiting = sandboxes[index]?.waiting
+        sandboxes[index]?.waiting = nil
+        sandboxes[index]?.current = invocation.id
+        pending[invocation.id]?.sandbox = index
+        waiting?.resume(returning: invocation)
+    }
+
+    private func finish(_ id: String, _ outcome: InvocationOutcome) {
+        guard let entry = pending.removeValue(forKey: id) else { return }
+        entry.timer?.cancel()
+        if let index = entry.sandbox, sandboxes[index]?.current == id { sandboxes[index]?.current = nil }
+        queued = queued.mapValues { $0.filter { $0.id != id } }
+        entry.continuation.resume(returning: outcome)
+    }
+
+    /// The deadline passed: the caller gets 504 and the worker that holds the request is replaced.
+    private func expire(_ id: String) {
+        guard let entry = pending[id] else { return }
+        finish(id, .timedOut)
+        if let index = entry.sandbox, let pid = sandboxes[index]?.pid {
+            logger.warning("worker overran its timeout; replacing it", metadata: ["sandbox": "\(index)"])
+            kill(pid, SIGKILL)
+        }
+    }
+
+    // MARK: Runtime API side
+
+    fileprivate func next(sandbox index: Int, function: String) async -> Invocation? {
+        if stopping { return nil }
+        // A new poll means the previous invocation is over, answered or not.
+        if let current = sandboxes[index]?.current {
+            finish(current, .functionError("worker asked for more work without answering"))
+        }
+        if var queue = queued[function], !queue.isEmpty {
+            let invocation = queue.removeFirst()
+            queued[function] = queue
+            sandboxes[index, default: SandboxState()].current = invocation.id
+            pending[invocation.id]?.sandbox = index
+            return invocation
+        }
+        return await withCheckedContinuation { continuation in
+            sandboxes[index, default: SandboxState()].waiting?.resume(returning: nil)
+            sandboxes[index, default: SandboxState()].waiting = continuation
+        }
+    }
+
+    fileprivate func respond(sandbox index: Int, id: String, body: [UInt8]) -> Bool {
+        guard pending[id]?.sandbox == index else { return false }
+        finish(id, .response(body))
+        return true
+    }
+
+    fileprivate func fail(sandbox index: Int, id: String, report: String) -> Bool {
+        guard pending[id]?.sandbox == index else { return false }
+        finish(id, .functionError(report))
+        return true
+    }
+
+    // MARK: Workers
+
+    fileprivate func listening(sandbox: Sandbox, port: Int) {
+        sandboxes[sandbox.index, default: SandboxState()].port = port
+        sandboxFunction[sandbox.index] = sandbox.function
+        let function = sandbox.function
+        let index = sandbox.index
+        Task.detached { [weak self] in await self?.superviseWorker(sandbox: index, function: function, port: port) }
+    }
+
+    /// Keeps one worker alive for the sandbox, restarting it when it exits (with a back-off if it keeps dying).
+    private nonisolated func superviseWorker(sandbox index: Int, function: String, port: Int) async {
+        guard let spec = functions.spec(function) else { return }
+        while await !self.stopping {
+            let started = ContinuousClock.now
+            do {
+                _ = try await run(
+                    .path(FilePath(spec.executable)),
+                    environment: functions.environment(extra: ["AWS_LAMBDA_RUNTIME_API": "127.0.0.1:\(port)", "AWS_LAMBDA_FUNCTION_NAME": function]),
+                    input: .none, output: .discarded, error: .currentStandardError
+                ) { execution in
+                    await self.started(sandbox: index, pid: execution.processIdentifier.value)
+                }
+            } catch {
+                logger.error("worker could not start", metadata: ["function": "\(function)", "error": "\(error)"])
+            }
+            let quick = ContinuousClock.now - started < .seconds(1)
+            let crashes = await workerExited(sandbox: index, quick: quick)
+            if crashes > 0 { try? await Task.sleep(for: .milliseconds(min(2000, 50 << min(crashes, 5)))) }
+        }
+    }
+
+    private func started(sandbox index: Int, pid: pid_t) {
+        sandboxes[index, default: SandboxState()].pid = pid
+    }
+
+    /// The worker is gone: whatever it held failed, its poll is dropped. Returns the crash streak.
+    private func workerExited(sandbox index: Int, quick: Bool) -> Int {
+        sandboxes[index]?.pid = nil
+        sandboxes[index]?.waiting?.resume(returning: nil)
+        sandboxes[index]?.waiting = nil
+        if let current = sandboxes[index]?.current {
+            finish(current, .crashed("worker exited while handling the request"))
+        }
+        sandboxes[index]?.crashes = quick ? (sandboxes[index]?.crashes ?? 0) + 1 : 0
+        return stopping ? 0 : sandboxes[index]?.crashes ?? 0
+    }
+
+    func shutdown() async {
+        stopping = true
+        for (index, state) in sandboxes {
+            state.waiting?.resume(returning: nil)
+            sandboxes[index]?.waiting = nil
+            if let pid = state.pid { kill(pid, SIGTERM) }
+        }
+        for id in Array(pending.keys) { finish(id, .crashed("gateway is stopping")) }
+    }
+
+    /// The Lambda Runtime API (2018-06-01) for one sandbox, on an ephemeral loopback port.
+    private nonisolated func runtimeAPI(for sandbox: Sandbox) -> any Service {
+        let router = Router()
+        let base = "/2018-06-01/runtime"
+        router.get("\(base)/invocation/next") { _, _ -> Response in
+            guard let invocation = await self.next(sandbox: sandbox.index, function: sandbox.function) else {
+                return Response(status: .serviceUnavailable)
+            }
+            let deadline = Date.now.addingTimeInterval(
+                Double((invocation.deadline - .now).components.seconds)
+            )
+            var headers = HTTPFields()
+            headers[.contentType] = "application/json"
+            headers[HTTPField.Name("Lambda-Runtime-Aws-Request-Id")!] = invocation.id
+            headers[HTTPField.Name("Lambda-Runtime-Deadline-Ms")!] = String(Int64(deadline.timeIntervalSince1970 * 1000))
+            headers[HTTPField.Name("Lambda-Runtime-Invoked-Function-Arn")!] =
+                "arn:aws:lambda:local:000000000000:function:\(invocation.function)"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: invocation.event)))
+        }
+        router.post("\(base)/invocation/:id/response") { request, context -> Response in
+            let id = try context.parameters.require("id")
+            guard let body = try? await request.body.collect(upTo: Limits.maxResponseBytes) else {
+                _ = await self.fail(sandbox: sandbox.index, id: id, report: "response larger than the limit")
+                return Response(status: .contentTooLarge)
+            }
+            let known = await self.respond(sandbox: sandbox.index, id: id, body: Array(buffer: body))
+            return Response(status: known ? .accepted : .notFound)
+        }
+        router.post("\(base)/invocation/:id/error") { request, context -> Response in
+            let id = try context.parameters.require("id")
+            let body = (try? await request.body.collect(upTo: 64 * 1024)).map { String(buffer: $0) } ?? ""
+            let known = await self.fail(sandbox: sandbox.index, id: id, report: body)
+            return Response(status: known ? .accepted : .notFound)
+        }
+        router.post("\(base)/init/error") { request, _ -> Response in
+            let body = (try? await request.body.collect(upTo: 64 * 1024)).map { String(buffer: $0) } ?? ""
+            self.logger.error("worker failed to initialise", metadata: ["function": "\(sandbox.function)", "report": "\(body)"])
+            return Response(status: .accepted)
+        }
+        return Application(
+            router: router,
+            configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: nil),
+            onServerRunning: { channel in
+                await self.listening(sandbox: sandbox, port: channel.localAddress?.port ?? 0)
+            },
+            logger: Logger(label: "runtime-api", factory: { _ in SwiftLogNoOpLogHandler() })
+        )
+    }
+}

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The README's second command, and exactly what CI runs: build everything, then run the Swift suite
+# (unit, store conformance, real gateway processes) and the pytest suite (Auth0's SDK, JOSE libraries).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/bootstrap.sh
+
+swift build --build-tests
+# Functions as they ship: release, static Swift runtime. The suite checks what they link.
+for f in $(.venv/bin/python -c 'import json; print(" ".join(json.load(open("infra/routes.json"))["functions"]))'); do
+  swift build -c release --static-swift-stdlib --product "$f"
+done
+
+export GANGWAY_BIN_DIR="$PWD/.build/debug"
+export GANGWAY_RELEASE_BIN_DIR="$PWD/.build/release"
+status=0
+swift test --skip-build || status=$?
+.venv/bin/python -m pytest -q tests || status=$?
+exit $status
