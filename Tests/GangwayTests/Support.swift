@@ -95,7 +95,9 @@ func freePort() -> Int {
 final class GatewayProcess {
     let process = Process()
     let port: Int
-    let logs = Pipe()
+    /// The gateway's stderr (its JSON log lines and its workers'), kept for assertions and diagnosis.
+    let logPath: String
+    var logs: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
     var base: String { "http://127.0.0.1:\(port)" }
 
     init(store: String, mode: String = "warm", routes: String = Bin.routes, functionsDir: String = Bin.debug, extra: [String] = []) throws {
@@ -107,11 +109,10 @@ final class GatewayProcess {
         ] + extra
         let out = Pipe()
         process.standardOutput = out
-        process.standardError = logs
+        logPath = FileManager.default.temporaryDirectory.appendingPathComponent("gangway-gw-\(port)-\(UUID().uuidString).log").path
+        FileManager.default.createFile(atPath: logPath, contents: nil)
+        process.standardError = FileHandle(forWritingAtPath: logPath)
         try process.run()
-        // Drain stderr so the gateway never blocks on a full pipe.
-        let handle = logs.fileHandleForReading
-        Thread { while !handle.availableData.isEmpty {} }.start()
         let reader = out.fileHandleForReading
         var seen = ""
         let deadline = Date().addingTimeInterval(30)
@@ -124,16 +125,28 @@ final class GatewayProcess {
         Thread { while !reader.availableData.isEmpty {} }.start()
     }
 
+    /// SIGTERM, and the gateway must be gone within 10 s (then SIGKILL, and the test has failed).
     deinit {
         process.terminate()
-        process.waitUntilExit()
+        let deadline = Date().addingTimeInterval(10)
+        while process.isRunning, Date() < deadline { usleep(20_000) }
+        if process.isRunning {
+            Issue.record("gateway did not stop on SIGTERM")
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        try? FileManager.default.removeItem(atPath: logPath)
     }
 
     var isRunning: Bool { process.isRunning }
 
     func request(_ method: String, _ path: String, headers: [(String, String)] = [], body: [UInt8]? = nil, timeout: Duration = .seconds(15)) throws -> UpstreamResponse {
         let client = UpstreamClient(connectTimeout: .seconds(2), totalTimeout: timeout, maxResponseBytes: 8 << 20)
-        return try client.send(UpstreamRequest(method: method, url: base + path, headers: headers, body: body))
+        do {
+            return try client.send(UpstreamRequest(method: method, url: base + path, headers: headers, body: body))
+        } catch {
+            throw GatewayError(message: "\(method) \(path): \(error); running: \(isRunning); gateway log tail:\n\(logs.suffix(3000))")
+        }
     }
 
     func json(_ method: String, _ path: String, headers: [(String, String)] = []) throws -> (Int, [String: JSONValue]) {

@@ -1,3 +1,4 @@
+import Foundation
 import GangwayCore
 import Subprocess
 #if canImport(Glibc)
@@ -18,11 +19,20 @@ struct CGIInvoker: FunctionInvoker {
         guard let spec = functions.spec(function) else { return .crashed("unknown function \(function)") }
         return await withTaskGroup(of: InvocationOutcome?.self) { group in
             group.addTask {
+                // The event goes in through an unlinked temporary file, not a pipe: a function that
+                // exits without reading its stdin must cost nothing but its own 502.
+                let input = Self.stagedFile()
+                guard input >= 0, event.withUnsafeBytes({ write(input, $0.baseAddress, $0.count) }) == event.count,
+                    lseek(input, 0, SEEK_SET) == 0
+                else {
+                    if input >= 0 { close(input) }
+                    return .crashed("could not stage the event for \(function)")
+                }
                 do {
                     let result = try await run(
                         .path(FilePath(spec.executable)), environment: functions.environment(),
-                        input: .array(event), output: .bytes(limit: Limits.maxResponseBytes),
-                        error: .currentStandardError
+                        input: .fileDescriptor(FileDescriptor(rawValue: input), closeAfterSpawningProcess: true),
+                        output: .bytes(limit: Limits.maxResponseBytes), error: .currentStandardError
                     )
                     guard case .exited(0) = result.terminationStatus else {
                         return .crashed("\(function) ended with \(result.terminationStatus)")
@@ -45,4 +55,12 @@ struct CGIInvoker: FunctionInvoker {
     }
 
     func shutdown() async {}
+
+    /// An open, already unlinked file in the temporary directory.
+    static func stagedFile() -> Int32 {
+        var template = Array("\(NSTemporaryDirectory())gangway-event-XXXXXX".utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        if fd >= 0 { template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) } }
+        return fd
+    }
 }

@@ -62,12 +62,28 @@ public struct Gateway: Sendable {
         let app = Application(
             responder: responder,
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: nil),
-            services: extraServices,
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
             logger: Logger(label: "hummingbird", factory: { _ in SwiftLogNoOpLogHandler() })
         )
-        defer { Task { [invoker] in await invoker.shutdown() } }
-        try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+        // A service group shuts down in reverse order: first the public server (finishing requests in
+        // flight), then the invoker (releasing the workers' long polls and stopping them), then the
+        // Runtime API listeners, which by then have nothing left to wait for.
+        let services: [any Service] = extraServices + [InvokerService(invoker: invoker), app]
+        let group = ServiceGroup(
+            configuration: .init(
+                services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: Logger(label: "services", factory: { _ in SwiftLogNoOpLogHandler() })
+            )
+        )
+        try await group.run()
+    }
+}
+
+/// Stops the invoker when the gateway shuts down.
+struct InvokerService: Service {
+    let invoker: any FunctionInvoker
+    func run() async throws {
+        try? await gracefulShutdown()
         await invoker.shutdown()
     }
 }

@@ -42,6 +42,8 @@ actor WarmPool: FunctionInvoker {
         var waiting: CheckedContinuation<Invocation?, Never>?
         /// The invocation this sandbox's worker is running.
         var current: String?
+        /// Whether the current worker got as far as polling (a worker that dies before is an init failure).
+        var polled = false
         var crashes = 0
     }
 
@@ -138,6 +140,7 @@ actor WarmPool: FunctionInvoker {
 
     fileprivate func next(sandbox index: Int, function: String) async -> Invocation? {
         if stopping { return nil }
+        sandboxes[index, default: SandboxState()].polled = true
         // A new poll means the previous invocation is over, answered or not.
         if let current = sandboxes[index]?.current {
             finish(current, .functionError("worker asked for more work without answering"))
@@ -201,6 +204,7 @@ actor WarmPool: FunctionInvoker {
 
     private func started(sandbox index: Int, pid: pid_t) {
         sandboxes[index, default: SandboxState()].pid = pid
+        sandboxes[index]?.polled = false
     }
 
     /// The worker is gone: whatever it held failed, its poll is dropped. Returns the crash streak.
@@ -210,9 +214,16 @@ actor WarmPool: FunctionInvoker {
         sandboxes[index]?.waiting = nil
         if let current = sandboxes[index]?.current {
             finish(current, .crashed("worker exited while handling the request"))
+        } else if sandboxes[index]?.polled == false, let function = sandboxFunction[index],
+            let waiting = queued[function]?.first
+        {
+            // As on Lambda, a worker that dies while initialising fails the invocation waiting for it.
+            finish(waiting.id, .crashed("worker exited during initialisation"))
         }
-        sandboxes[index]?.crashes = quick ? (sandboxes[index]?.crashes ?? 0) + 1 : 0
-        return stopping ? 0 : sandboxes[index]?.crashes ?? 0
+        // Read before writing: an optional-chained write evaluates its right side during the access.
+        let streak = quick ? (sandboxes[index]?.crashes ?? 0) + 1 : 0
+        sandboxes[index]?.crashes = streak
+        return stopping ? 0 : streak
     }
 
     func shutdown() async {

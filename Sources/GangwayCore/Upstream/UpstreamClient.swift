@@ -62,7 +62,7 @@ public final class UpstreamClient {
     private let errorBuffer: UnsafeMutablePointer<CChar>
 
     /// `curl_global_init` once per process; a `static let` is initialized exactly once, thread-safely.
-    private static let globalInit: CURLcode = curl_global_init(Int(CURL_GLOBAL_DEFAULT))
+    private static let globalInit: CURLcode = gangway_curl_global_init(Int(CURL_GLOBAL_DEFAULT))
 
     /// - Parameters:
     ///   - connectTimeout: budget for DNS + TCP (+ TLS) connect.
@@ -70,8 +70,8 @@ public final class UpstreamClient {
     ///   - maxResponseBytes: larger response bodies fail with `.tooLarge`.
     public init(connectTimeout: Duration = .seconds(2), totalTimeout: Duration? = .seconds(3), maxResponseBytes: Int = 1 << 20) {
         _ = Self.globalInit
-        guard let h = curl_easy_init() else {
-            fatalError("curl_easy_init failed (out of memory)")
+        guard let h = gangway_curl_easy_init() else {
+            fatalError("curl_easy_init failed: libcurl.so.4 could not be loaded, or out of memory")
         }
         self.handle = h
         self.errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
@@ -82,7 +82,7 @@ public final class UpstreamClient {
     }
 
     deinit {
-        curl_easy_cleanup(handle)
+        gangway_curl_easy_cleanup(handle)
         errorBuffer.deallocate()
     }
 
@@ -92,14 +92,14 @@ public final class UpstreamClient {
     public func send(_ request: UpstreamRequest, totalTimeout: Duration?? = .none) throws(UpstreamError) -> UpstreamResponse {
         let budget: Duration? = totalTimeout ?? self.totalTimeout
         let h = handle
-        curl_easy_reset(h)  // keeps the connection cache, DNS cache and TLS sessions
+        gangway_curl_easy_reset(h)  // keeps the connection cache, DNS cache and TLS sessions
         errorBuffer[0] = 0
 
         var headerList: UnsafeMutablePointer<curl_slist>? = nil
         defer {
             // The handle must not keep a dangling pointer to the freed list.
             _ = gangway_curl_setopt_ptr(h, CURLOPT_HTTPHEADER, nil)
-            if let list = headerList { curl_slist_free_all(list) }
+            if let list = headerList { gangway_curl_slist_free_all(list) }
         }
 
         func set(_ option: CURLoption, _ value: Int) throws(UpstreamError) {
@@ -163,13 +163,13 @@ public final class UpstreamClient {
             if name.lowercased() == "expect" { sawExpect = true }
             // "Name;" sends an empty header; "Name:" would remove an internal one.
             let line = value.isEmpty ? "\(name);" : "\(name): \(value)"
-            guard let appended = curl_slist_append(headerList, line) else {
+            guard let appended = gangway_curl_slist_append(headerList, line) else {
                 throw UpstreamError(code: .other, message: "out of memory building headers")
             }
             headerList = appended
         }
         if !sawExpect {
-            guard let appended = curl_slist_append(headerList, "Expect:") else {
+            guard let appended = gangway_curl_slist_append(headerList, "Expect:") else {
                 throw UpstreamError(code: .other, message: "out of memory building headers")
             }
             headerList = appended
@@ -184,7 +184,7 @@ public final class UpstreamClient {
         _ = gangway_curl_setopt_write(h, CURLOPT_HEADERFUNCTION, upstreamHeaderCallback)
         _ = gangway_curl_setopt_ptr(h, CURLOPT_HEADERDATA, userdata)
 
-        let rc = withExtendedLifetime(box) { curl_easy_perform(h) }
+        let rc = withExtendedLifetime(box) { gangway_curl_easy_perform(h) }
         if box.tooLarge || rc == CURLE_FILESIZE_EXCEEDED {
             throw UpstreamError(code: .tooLarge, message: "response body exceeds \(maxResponseBytes) bytes")
         }
@@ -241,7 +241,7 @@ public final class UpstreamClient {
 
     private static func error(for rc: CURLcode, detail: String?) -> UpstreamError {
         // curl's error buffer is more specific (it names host and port); fall back to the generic text.
-        let message = detail ?? String(cString: curl_easy_strerror(rc))
+        let message = detail ?? String(cString: gangway_curl_easy_strerror(rc))
         let code: UpstreamError.Code
         switch rc {
         case CURLE_OPERATION_TIMEDOUT:

@@ -1,0 +1,86 @@
+import Foundation
+import Testing
+@testable import GangwayCore
+
+@Suite("Contract pieces")
+struct ContractTests {
+    static let table = try! JSONDecoder().decode(RouteTable.self, from: Data("""
+        {"functions": {"users": {"timeoutSeconds": 5, "memoryMB": 128}},
+         "routes": [{"method": "GET", "path": "/api/v2/users/{id}", "function": "users"},
+                    {"method": "DELETE", "path": "/api/v2/users/{id}/identities/{provider}/{user_id}", "function": "users"}]}
+        """.utf8))
+
+    @Test("route parameters are matched per segment and percent-decoded")
+    func routeParameters() {
+        guard case .matched(let m) = Self.table.match(method: "GET", path: "/api/v2/users/auth0%7Cabc") else {
+            Issue.record("no match")
+            return
+        }
+        #expect(m.parameters["id"] == "auth0|abc" && m.route.routeKey == "GET /api/v2/users/{id}")
+        guard case .matched(let d) = Self.table.match(method: "DELETE", path: "/api/v2/users/a/identities/google-oauth2/123%2F4") else {
+            Issue.record("no match")
+            return
+        }
+        #expect(d.parameters == ["id": "a", "provider": "google-oauth2", "user_id": "123/4"])
+    }
+
+    @Test("wrong method, unknown path, empty segment and broken escapes are told apart")
+    func routeOutcomes() {
+        if case .methodNotAllowed = Self.table.match(method: "POST", path: "/api/v2/users/x") {} else { Issue.record("expected 405") }
+        if case .notFound = Self.table.match(method: "GET", path: "/api/v2/users/x/extra") {} else { Issue.record("expected 404") }
+        if case .notFound = Self.table.match(method: "GET", path: "/api/v2/users/") {} else { Issue.record("empty id must not match") }
+        if case .badPath = Self.table.match(method: "GET", path: "/api/v2/users/%zz") {} else { Issue.record("expected bad path") }
+    }
+
+    static func request(body: String?, contentType: String?, base64: Bool = false, limit: Int = 1024) -> FunctionRequest {
+        var headers = ["host": "h"]
+        headers["content-type"] = contentType
+        let event = GatewayEvent(
+            routeKey: "POST /oauth/token", rawPath: "/oauth/token", rawQueryString: "", headers: headers,
+            queryStringParameters: nil, pathParameters: nil,
+            requestContext: .init(domainName: "h", requestId: "r", http: .init(method: "POST", path: "/oauth/token", sourceIp: "1.2.3.4", userAgent: nil)),
+            body: body, isBase64Encoded: base64
+        )
+        return FunctionRequest(event: event, maxBodyBytes: limit)
+    }
+
+    @Test("bodies are read as JSON objects or form data; JSON null stays null")
+    func parameters() throws {
+        let json = try Self.request(body: #"{"grant_type":"password","realm":null,"n":1}"#, contentType: "application/json").parameters()
+        #expect(json["grant_type"] == "password" && json["realm"] == .null && json["n"] == 1)
+        let form = try Self.request(body: "grant_type=password&username=a%40b.c&scope=openid+profile", contentType: "application/x-www-form-urlencoded").parameters()
+        #expect(form["username"] == "a@b.c" && form["scope"] == "openid profile")
+        let b64 = try Self.request(body: Data(#"{"a":"b"}"#.utf8).base64EncodedString(), contentType: "application/json", base64: true).parameters()
+        #expect(b64["a"] == "b")
+    }
+
+    @Test("bad bodies get 400, unknown types 415, big ones 413", arguments: [
+        (#"{"a":"#, "application/json", 400), ("[1]", "application/json", 400), ("a=%zz", "application/x-www-form-urlencoded", 400),
+        ("<xml/>", "text/xml", 415), (String(repeating: "a", count: 2000), "application/json", 413),
+    ])
+    func badBodies(body: String, type: String, status: Int) {
+        #expect(throws: HTTPError.self) { try Self.request(body: body, contentType: type).parameters() }
+        do { _ = try Self.request(body: body, contentType: type).parameters() } catch { #expect(error.status == status) }
+    }
+
+    @Test("error shapes: Authentication API and Management API")
+    func errorShapes() throws {
+        let oauth = ErrorShape.oauth.response(for: HTTPError(403, "invalid_grant", "Wrong email or password."))
+        let a = try JSONDecoder().decode(JSONValue.self, from: Data(oauth.body.utf8))
+        #expect(oauth.statusCode == 403 && a == ["error": "invalid_grant", "error_description": "Wrong email or password."])
+        #expect(oauth.headers["cache-control"] == "no-store")
+        let mgmt = ErrorShape.management.response(for: HTTPError(403, "insufficient_scope", "Insufficient scope, expected any of: read:users"))
+        let m = try JSONDecoder().decode(JSONValue.self, from: Data(mgmt.body.utf8))
+        #expect(m == ["statusCode": 403, "error": "Forbidden", "message": "Insufficient scope, expected any of: read:users", "errorCode": "insufficient_scope"])
+    }
+
+    @Test("the log handler redacts credential-named metadata")
+    func logRedaction() {
+        for key in ["password", "client_secret", "refresh_token", "Authorization", "id_token_hint", "password_hash"] {
+            #expect(JSONLogHandler.isSensitive(key), "\(key)")
+        }
+        for key in ["route", "status", "request_id", "client_id", "connection"] {
+            #expect(!JSONLogHandler.isSensitive(key), "\(key)")
+        }
+    }
+}
