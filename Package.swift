@@ -3,7 +3,7 @@
 import PackageDescription
 
 /// Every endpoint is its own executable under functions/, listed in infra/routes.json.
-let functions = ["well-known"]
+let functions = ["well-known", "token", "userinfo", "users", "connections", "logs"]
 
 let package = Package(
     name: "Gangway",

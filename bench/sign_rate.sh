@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # Target 2: RS256 signing (2048-bit) at >= 0.90x of `openssl speed rsa2048` sign/s.
 #
-# gangway-bench times with the wall clock; plain `openssl speed` counts CPU time, which flatters it
-# on a shared machine. The ratio uses `openssl speed -elapsed` (wall clock, same as ours); the CPU-time
-# figure is printed beside it. All three run back to back.
-# Env: BENCH_SIGN_SECONDS (default 3), BENCH_TARGET_SIGN (0.90), plus lib.sh's build settings.
+# Plain `openssl speed` counts the CPU time it used; gangway-bench reports both per wall-clock second and
+# per CPU second of its thread. The ratio compares CPU with CPU (robust when other processes share the
+# cores); wall clock against `openssl speed -elapsed` is printed beside it. The two sides alternate for a
+# few rounds, back to back, and each keeps its best round, so a burst of load hurts neither side more.
+# Env: BENCH_SIGN_SECONDS (default 2), BENCH_SIGN_ROUNDS (5), BENCH_TARGET_SIGN (0.90), plus lib.sh's.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 bench_need openssl jq
 bench_build
 
-secs="${BENCH_SIGN_SECONDS:-3}"
+secs="${BENCH_SIGN_SECONDS:-2}"
+rounds="${BENCH_SIGN_ROUNDS:-5}"
 target="${BENCH_TARGET_SIGN:-0.90}"
 
 # sign/s from `openssl speed` output: the column named sign/s in the header, on the "rsa 2048 bits" line
@@ -21,20 +23,26 @@ openssl_signs() {
         /^rsa 2048 bits/ && col { print $(col + 3); found = 1 }
         END { if (!found) exit 1 }'
 }
+max() { awk -v a="$1" -v b="$2" 'BEGIN { print (a + 0 > b + 0 ? a : b) }'; }
 
-ossl_wall="$(openssl_signs -elapsed)"
-ours="$(timeout $((secs * 3 + 60)) "$BENCH_BIN/gangway-bench" "$secs")"
-ossl_cpu="$(openssl_signs)"
+ossl_cpu=0; ossl_wall=0; ours_cpu=0; ours_wall=0; jwt_cpu=0
+for round in $(seq 1 "$rounds"); do
+    oc="$(openssl_signs)"
+    ours="$(timeout $((secs * 3 + 60)) "$BENCH_BIN/gangway-bench" "$secs")"
+    ow="$(openssl_signs -elapsed)"
+    echo "round $round: openssl $oc sign/s (CPU), $ow sign/s (-elapsed); gangway-bench $ours" >&2
+    ossl_cpu="$(max "$ossl_cpu" "$oc")"; ossl_wall="$(max "$ossl_wall" "$ow")"
+    ours_cpu="$(max "$ours_cpu" "$(jq -r .rs256_signs_per_cpu_sec <<<"$ours")")"
+    ours_wall="$(max "$ours_wall" "$(jq -r .rs256_signs_per_sec <<<"$ours")")"
+    jwt_cpu="$(max "$jwt_cpu" "$(jq -r .jwt_signs_per_cpu_sec <<<"$ours")")"
+done
 
-rs256="$(jq -r .rs256_signs_per_sec <<<"$ours")"
-jwt="$(jq -r .jwt_signs_per_sec <<<"$ours")"
-ratio="$(awk -v a="$rs256" -v b="$ossl_wall" 'BEGIN { printf "%.3f", a / b }')"
-ratio_cpu="$(awk -v a="$rs256" -v b="$ossl_cpu" 'BEGIN { printf "%.3f", a / b }')"
+ratio="$(awk -v a="$ours_cpu" -v b="$ossl_cpu" 'BEGIN { printf "%.3f", a / b }')"
+ratio_wall="$(awk -v a="$ours_wall" -v b="$ossl_wall" 'BEGIN { printf "%.3f", a / b }')"
 verdict="$(awk -v r="$ratio" -v t="$target" 'BEGIN { print (r >= t ? "PASS" : "MISS") }')"
 
-echo "gangway-bench: $ours"
-echo "openssl speed rsa2048: $ossl_wall sign/s (-elapsed, wall clock), $ossl_cpu sign/s (CPU time)"
-echo "rs256 vs openssl: ${ratio}x wall-clock, ${ratio_cpu}x vs CPU-time figure (target >= $target) $verdict"
-bench_result "RS256 signs/s" "$rs256" "$ossl_wall openssl -elapsed" "${ratio}x" ">= ${target}x" "$verdict"
-bench_result "  (vs openssl CPU time)" "$rs256" "$ossl_cpu openssl" "${ratio_cpu}x" "info" "-"
-bench_result "  JWT signs/s (full token)" "$jwt" "-" "-" "info" "-"
+echo "RS256 (best of $rounds): gangway $ours_cpu/CPU-s vs openssl $ossl_cpu/CPU-s -> ${ratio}x (target >= $target) $verdict"
+echo "  wall clock: gangway $ours_wall/s vs openssl -elapsed $ossl_wall/s -> ${ratio_wall}x; full JWT $jwt_cpu/CPU-s"
+bench_result "RS256 signs/CPU-s" "$ours_cpu" "$ossl_cpu openssl" "${ratio}x" ">= ${target}x" "$verdict"
+bench_result "  RS256 signs/s (wall)" "$ours_wall" "$ossl_wall openssl -elapsed" "${ratio_wall}x" "info" "-"
+bench_result "  JWT signs/CPU-s (full token)" "$jwt_cpu" "-" "-" "info" "-"

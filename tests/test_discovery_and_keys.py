@@ -21,7 +21,7 @@ from joserfc import jwt as jose_jwt
 from joserfc.errors import BadSignatureError, JoseError
 from joserfc.jwk import KeySet, RSAKey
 
-from conftest import init_tenant, process_name, processes_with_store
+from conftest import ROUTES, init_tenant, process_name, processes_with_store
 
 
 def b64url(data: bytes) -> str:
@@ -514,7 +514,8 @@ def test_gateway_stops_on_sigterm_without_leftover_workers(start_gateway, mode):
     assert gw.get("/.well-known/jwks.json").status_code == 200
     if mode == "warm":
         workers = [p for p in processes_with_store(gw.store) if p != gw.process.pid]
-        assert workers and all(process_name(p).endswith("well-known") for p in workers), workers
+        functions = set(json.loads(ROUTES.read_text())["functions"])
+        assert workers and all(process_name(p).rsplit("/", 1)[-1] in functions for p in workers), workers
     gw.stop(timeout=10)
     leftovers = gw.leftover_workers  # still running 5 s after the gateway was gone
     assert gw.stopped_cleanly, (
@@ -530,9 +531,10 @@ def test_crashing_function_is_502_and_gateway_survives(start_gateway, tmp_path, 
     with a request id, and does not take the gateway down."""
     fns = tmp_path / "functions"
     fns.mkdir()
-    fake = fns / "well-known"
-    fake.write_text("#!/bin/sh\nexit 3\n")
-    fake.chmod(0o755)
+    for name in json.loads(ROUTES.read_text())["functions"]:
+        fake = fns / name
+        fake.write_text("#!/bin/sh\nexit 3\n")
+        fake.chmod(0o755)
     gw = start_gateway(mode, functions_dir=fns)
     for _ in range(4):
         try:

@@ -7,7 +7,10 @@ struct GangwayCLI: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gangway",
         abstract: "An Auth0-compatible identity service, as a bundle of small functions.",
-        subcommands: [Serve.self, Init.self, Invoke.self, Keys.self, JWTCommand.self, StoreCommand.self]
+        subcommands: [
+            Serve.self, Init.self, Invoke.self, Keys.self, JWTCommand.self, StoreCommand.self, UsersCommand.self, AppsCommand.self,
+            TenantCommand.self,
+        ]
     )
 }
 

@@ -15,6 +15,7 @@ struct JWTCommand: AsyncParsableCommand {
         @OptionGroup var tenant: TenantOptions
         @Option(help: "Claims as a JSON object.") var claims = "{}"
         @Option(help: "Lifetime in seconds when exp is missing.") var lifetime = 3600
+        @Option(help: "The header's typ: JWT (ID tokens) or at+jwt (access tokens).") var type = "JWT"
         func run() async throws {
             let kv = try store.open()
             let tenant = try await tenant.resolve(in: kv)
@@ -26,7 +27,7 @@ struct JWTCommand: AsyncParsableCommand {
             object["iat"] = object["iat"] ?? .int(now)
             object["exp"] = object["exp"] ?? .int(now + Int64(lifetime))
             let signer = try await KeyRing.load(kv, tenant: tenant)
-            print(try signer.sign(object))
+            print(try signer.sign(object, type: type))
         }
     }
 

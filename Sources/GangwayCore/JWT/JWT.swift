@@ -23,10 +23,13 @@ public enum JWT {
     /// Tokens longer than this are rejected as malformed before any parsing.
     public static let maximumTokenLength = 64 * 1024
 
-    /// Signs `claims` with header `{"alg":"RS256","typ":"JWT","kid":kid}`. Integer claims (exp, iat) must be `.int`.
+    /// Signs `claims` with header `{"alg":"RS256","typ":type,"kid":kid}`. Integer claims (exp, iat) must be `.int`.
     /// Claims are serialized compactly with sorted keys (doubles via `JSON.encode`; non-finite doubles throw).
-    public static func sign(claims: [String: JSONValue], key: RSAKey, kid: String) throws -> String {
-        var header: [UInt8] = Array(#"{"alg":"RS256","typ":"JWT","kid":"#.utf8)
+    /// `type` is "JWT" for ID tokens and "at+jwt" for access tokens (RFC 9068), which is how an API tells them apart.
+    public static func sign(claims: [String: JSONValue], key: RSAKey, kid: String, type: String = "JWT") throws -> String {
+        var header: [UInt8] = Array(#"{"alg":"RS256","typ":"#.utf8)
+        appendJSONString(type, to: &header)
+        header.append(contentsOf: Array(#","kid":"#.utf8))
         appendJSONString(kid, to: &header)
         header.append(UInt8(ascii: "}"))
         var payload: [UInt8] = []

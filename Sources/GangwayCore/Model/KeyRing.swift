@@ -48,12 +48,12 @@ public final class KeyRing: Sendable {
         }
     }
 
-    /// Signs claims with the current key (RS256, `kid` in the header).
-    public func sign(_ claims: [String: JSONValue]) throws -> String {
+    /// Signs claims with the current key (RS256, `kid` in the header; `type` "at+jwt" for access tokens).
+    public func sign(_ claims: [String: JSONValue], type: String = "JWT") throws -> String {
         guard let current = keySet.current, let key = key(current.kid) else {
             throw HTTPError(500, "server_error", "The tenant has no signing key.")
         }
-        return try JWT.sign(claims: claims, key: key, kid: current.kid)
+        return try JWT.sign(claims: claims, key: key, kid: current.kid, type: type)
     }
 
     /// Verifies a token issued by this tenant: RS256, a published `kid`, `iss` = our issuer, unexpired.

@@ -31,6 +31,13 @@ public struct Provisioning: Sendable {
         "read:logs",
     ]
 
+    /// Scopes a user's own token may carry at the Management API (Auth0's `*:current_user*` scopes);
+    /// user grants never get any other Management API scope.
+    public static let currentUserScopes = [
+        "read:current_user", "update:current_user_identities", "update:current_user_metadata",
+        "create:current_user_metadata", "delete:current_user_metadata",
+    ]
+
     public func initialize(issuer rawIssuer: String, aliases: [String] = []) async throws -> Result {
         guard let issuer = Tenant.normalizedIssuer(rawIssuer) else {
             throw HTTPError.badRequest("Issuer must be an http(s) URL, got \(rawIssuer).")
@@ -63,7 +70,7 @@ public struct Provisioning: Sendable {
             id: "con_" + Random.identifier(length: 16), name: Connection.defaultName, strategy: "auth0",
             options: ["import_mode": false], createdAt: .now
         )
-        let management = ResourceServer(identifier: tenant.managementAudience, name: "Auth0 Management API", scopes: Self.managementScopes)
+        let management = ResourceServer(identifier: tenant.managementAudience, name: "Auth0 Management API", scopes: Self.managementScopes + Self.currentUserScopes)
 
         // Records first, domain claims last: until a domain points at the tenant nobody can reach it,
         // so a crash half-way leaves no half-built tenant visible.

@@ -20,7 +20,32 @@ public struct Tenant: Codable, Sendable, Equatable {
         /// Brute-force protection: this many consecutive failures within the window block the account.
         public var bruteForceLimit: Int = 3
         public var bruteForceWindow: Int = 300
+        /// How long a brute-force block lasts (seconds) once the limit is reached.
+        public var bruteForceBlockDuration: Int = 300
+        /// A rotated refresh token presented again within this many seconds is accepted (two tabs racing);
+        /// later, the reuse revokes the token's whole family.
+        public var refreshTokenReuseLeeway: Int = 10
         public init() {}
+
+        enum CodingKeys: String, CodingKey {
+            case accessTokenLifetime, idTokenLifetime, refreshTokenAbsoluteLifetime, refreshTokenIdleLifetime
+            case bruteForceLimit, bruteForceWindow, bruteForceBlockDuration, refreshTokenReuseLeeway
+        }
+
+        /// Every field is optional in stored records: settings added later take their defaults in old tenants.
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            let d = Settings()
+            func value(_ key: CodingKeys, _ fallback: Int) throws -> Int { try c.decodeIfPresent(Int.self, forKey: key) ?? fallback }
+            accessTokenLifetime = try value(.accessTokenLifetime, d.accessTokenLifetime)
+            idTokenLifetime = try value(.idTokenLifetime, d.idTokenLifetime)
+            refreshTokenAbsoluteLifetime = try value(.refreshTokenAbsoluteLifetime, d.refreshTokenAbsoluteLifetime)
+            refreshTokenIdleLifetime = try value(.refreshTokenIdleLifetime, d.refreshTokenIdleLifetime)
+            bruteForceLimit = try value(.bruteForceLimit, d.bruteForceLimit)
+            bruteForceWindow = try value(.bruteForceWindow, d.bruteForceWindow)
+            bruteForceBlockDuration = try value(.bruteForceBlockDuration, d.bruteForceBlockDuration)
+            refreshTokenReuseLeeway = try value(.refreshTokenReuseLeeway, d.refreshTokenReuseLeeway)
+        }
     }
 
     /// The Management API's audience, `<issuer>api/v2/`.

@@ -1,0 +1,48 @@
+import ArgumentParser
+import Foundation
+import GangwayCore
+
+/// `gangway tenant set`: change a tenant's settings (lifetimes, brute-force protection).
+struct TenantCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tenant", abstract: "Show or change a tenant's settings.", subcommands: [Set.self]
+    )
+
+    struct Set: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Change settings (seconds); prints the tenant's settings as JSON.")
+        @OptionGroup var store: StoreOptions
+        @OptionGroup var tenant: TenantOptions
+        @Option(help: "Access token lifetime.") var accessTokenLifetime: Int?
+        @Option(help: "ID token lifetime.") var idTokenLifetime: Int?
+        @Option(help: "Refresh token absolute lifetime.") var refreshAbsolute: Int?
+        @Option(help: "Refresh token idle lifetime.") var refreshIdle: Int?
+        @Option(help: "Leeway for reusing a just-rotated refresh token.") var refreshReuseLeeway: Int?
+        @Option(help: "Consecutive failed logins that block a username.") var bruteForceLimit: Int?
+        @Option(help: "Window the failures are counted in.") var bruteForceWindow: Int?
+        @Option(help: "How long a brute-force block lasts.") var bruteForceBlock: Int?
+
+        func run() async throws {
+            let store = try store.open()
+            let key = StoreKeys.tenant(try await tenant.resolve(in: store).id)
+            for _ in 0..<10 {
+                guard let (found, version) = try await store.getJSON(Tenant.self, key) else { throw ValidationError("Tenant vanished.") }
+                var current = found
+                var s = current.settings
+                if let v = accessTokenLifetime { s.accessTokenLifetime = v }
+                if let v = idTokenLifetime { s.idTokenLifetime = v }
+                if let v = refreshAbsolute { s.refreshTokenAbsoluteLifetime = v }
+                if let v = refreshIdle { s.refreshTokenIdleLifetime = v }
+                if let v = refreshReuseLeeway { s.refreshTokenReuseLeeway = v }
+                if let v = bruteForceLimit { s.bruteForceLimit = v }
+                if let v = bruteForceWindow { s.bruteForceWindow = v }
+                if let v = bruteForceBlock { s.bruteForceBlockDuration = v }
+                current.settings = s
+                if try await store.compareAndSwapJSON(key, expectedVersion: version, current) != nil {
+                    try printJSON(s)
+                    return
+                }
+            }
+            throw ValidationError("The tenant kept changing; try again.")
+        }
+    }
+}

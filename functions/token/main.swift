@@ -1,0 +1,78 @@
+// POST /oauth/token — the OAuth 2.0 token endpoint, as Auth0 speaks it (issue 3; shared/reference/auth0-compat.md).
+// Bodies: JSON or form; a JSON null or "" counts as not sent. Clients: client_secret_post or client_secret_basic.
+// Every answer, errors included, carries Cache-Control: no-store. Every outcome writes a tenant log event.
+import FoundationEssentials
+import GangwayCore
+
+await Function.run("token", errors: .oauth) { request, context in
+    try await TokenEndpoint.answer(request, context) { token in
+        let p = token.parameters
+        let grant = try p.required("grant_type")
+        guard TokenEndpoint.supportedGrants.contains(grant) else {
+            throw HTTPError(400, "unsupported_grant_type", "Unsupported grant type: \(grant)")
+        }
+        token.grantType = grant
+        // Unknown client, wrong or missing secret: 401 access_denied "Unauthorized".
+        let client = try await token.authenticateClient()
+        guard client.application.grantTypes.contains(grant) else {
+            throw HTTPError(403, "unauthorized_client", "Grant type '\(grant)' not allowed for the client.")
+        }
+        let now = Int64(Date.now.timeIntervalSince1970)
+
+        switch grant {
+        case "password", Application.passwordRealmGrant:
+            // `password` logs in on the tenant's default connection; password-realm names the connection in `realm`.
+            let connection = try await token.databaseConnection(
+                named: grant == "password" ? token.tenant.defaultConnection : try p.required("realm")
+            )
+            let username = try p.required("username"), password = try p.required("password")
+            let api = try await token.api(p.optional("audience"))
+            // Brute-force protection, then bcrypt; unknown user and wrong password look the same (403 invalid_grant).
+            let user = try await token.passwordLogin(connection, username: username, password: password)
+            let scopes = ScopePolicy.user(requested: try p.scopes, api: api, tenant: token.tenant, client: client.application)
+            return try await token.issue(
+                TokenGrant(
+                    client: client.application, subject: user.userId, user: user, audience: api?.identifier, scopes: scopes,
+                    gty: "password", nonce: try p.optional("nonce"), authTime: now
+                ),
+                connection: connection.name, successType: "s", description: "Successful login"
+            )
+
+        case "refresh_token":
+            let requested = try p.scopes
+            var user: User?
+            // Bound to this client; rotated on use; reuse after the leeway revokes the family (ferrt).
+            let (old, replacement) = try await token.rotateRefreshToken(try p.required("refresh_token")) { old in
+                user = try await token.activeUser(old.userId)
+                if let requested, !Set(requested).isSubset(of: old.scope) {
+                    throw HTTPError(400, "invalid_scope", "The requested scope exceeds the scope originally granted.")
+                }
+            }
+            return try await token.issue(
+                TokenGrant(
+                    client: client.application, subject: old.userId, user: user, audience: old.audience,
+                    scopes: requested ?? old.scope, gty: ["refresh_token", .string(old.gty)], authTime: old.authTime
+                ),
+                connection: old.connection, refreshToken: replacement, successType: "sertft",
+                description: "Successful refresh token exchange"
+            )
+
+        case "client_credentials":
+            guard let api = try await token.api(p.optional("audience")) else {
+                throw HTTPError(403, "access_denied", "No audience parameter was provided, and no default audience has been configured")
+            }
+            let clientGrant = try await token.clientGrant(client, api)
+            return try await token.issue(
+                TokenGrant(
+                    client: client.application, subject: "\(client.clientId)@clients", user: nil, audience: api.identifier,
+                    scopes: ScopePolicy.client(requested: try p.scopes, clientGrant: clientGrant, api: api),
+                    gty: "client-credentials"
+                ),
+                successType: "seccft", description: "Successful client credentials exchange"
+            )
+
+        default:
+            throw HTTPError(400, "unsupported_grant_type", "Unsupported grant type: \(grant)")
+        }
+    }
+}

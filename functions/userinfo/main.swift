@@ -1,0 +1,19 @@
+// GET and POST /userinfo: the OIDC-conformant profile of the user an access token speaks for.
+//
+// - Credentials: `Authorization: Bearer <access token>` issued by this tenant with `<issuer>userinfo` in `aud`
+//   and `openid` in `scope`. ID tokens are not credentials.
+// - Missing token: 401 with `WWW-Authenticate: Bearer realm="<issuer>"` (no error code, RFC 6750 §3.1).
+// - Invalid, expired, foreign-tenant or ID token, or the user deleted or blocked: 401 with
+//   `WWW-Authenticate: Bearer realm="…", error="invalid_token", error_description="…"`.
+// - No `openid` scope: 403 `insufficient_scope`.
+// - Success: `sub` always (never the legacy `user_id`); `name`, `nickname`, `picture`, `updated_at`… with
+//   `profile`; `email`, `email_verified` with `email`. Never cached.
+import GangwayCore
+
+await Function.run("userinfo", errors: .oauth) { request, context in
+    guard request.routeKey == "GET /userinfo" || request.routeKey == "POST /userinfo" else {
+        throw HTTPError.notFound()
+    }
+    let caller = try await context.userinfoCaller(request)
+    return try .json(200, caller.claims, headers: ["cache-control": "no-store", "pragma": "no-cache"])
+}
