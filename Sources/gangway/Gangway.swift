@@ -30,6 +30,27 @@ struct StoreOptions: ParsableArguments {
     }
 
     func open() throws -> any KeyValueStore { try Store.open(url: resolved) }
+
+    /// `GANGWAY_SECRET_KEY` for the functions: from the environment, else a key file beside a local store
+    /// (created 0600 on first use), so a local gateway can keep upstream secrets encrypted at rest.
+    func secretKey() throws -> String {
+        if let key = Configuration().secretKey { return key }
+        var directory = FileManager.default.currentDirectoryPath + "/.gangway"
+        for scheme in ["sqlite:", "file:"] where resolved.hasPrefix(scheme) {
+            let path = String(resolved.dropFirst(scheme.count)).replacingOccurrences(of: "//", with: "")
+            directory = scheme == "file:" ? path : URL(fileURLWithPath: path).deletingLastPathComponent().path
+        }
+        let file = directory + "/secret.key"
+        if let existing = try? String(contentsOfFile: file, encoding: .utf8) {
+            return existing.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let key = SecretBox.generateKey()
+        guard FileManager.default.createFile(atPath: file, contents: Data(key.utf8), attributes: [.posixPermissions: 0o600]) else {
+            throw ValidationError("Could not write \(file)")
+        }
+        return key
+    }
 }
 
 /// Picks the tenant a command acts on: by issuer host, or the only tenant in the store.

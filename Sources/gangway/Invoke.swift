@@ -17,6 +17,7 @@ struct Invoke: AsyncParsableCommand {
         process.executableURL = URL(fileURLWithPath: (functionsDir ?? Paths.binDirectory) + "/" + function)
         var environment = ProcessInfo.processInfo.environment
         environment["GANGWAY_STORE"] = store.resolved
+        environment["GANGWAY_SECRET_KEY"] = try store.secretKey()
         environment.removeValue(forKey: "AWS_LAMBDA_RUNTIME_API")
         process.environment = environment
         let stdin = Pipe()

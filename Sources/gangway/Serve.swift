@@ -32,6 +32,7 @@ struct Serve: AsyncParsableCommand {
 
         var environment = ProcessInfo.processInfo.environment
         environment["GANGWAY_STORE"] = storeURL
+        environment["GANGWAY_SECRET_KEY"] = try store.secretKey()
         var options = Gateway.Options(routesPath: routes, binDirectory: functionsDir ?? Paths.binDirectory, environment: environment)
         options.host = host
         options.port = port

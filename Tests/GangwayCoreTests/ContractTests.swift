@@ -84,3 +84,27 @@ struct ContractTests {
         }
     }
 }
+
+@Suite("SecretBox")
+struct SecretBoxTests {
+    @Test("seals and opens; the sealed form hides the secret")
+    func roundTrip() throws {
+        let box = try SecretBox(key: Random.bytes(32))
+        let sealed = try box.seal("upstream-client-secret", context: "t/x/connections/con_1#client_secret")
+        #expect(SecretBox.isSealed(sealed) && !sealed.contains("upstream-client-secret"))
+        #expect(try box.open(sealed, context: "t/x/connections/con_1#client_secret") == "upstream-client-secret")
+        #expect(try box.seal("same", context: "c") != box.seal("same", context: "c"), "a fresh nonce every time")
+    }
+
+    @Test("a wrong key, another record's context or a flipped bit does not open")
+    func tamperingFails() throws {
+        let box = try SecretBox(key: Random.bytes(32))
+        let sealed = try box.seal("s3cret", context: "a")
+        #expect(throws: SecretBox.Failure.self) { try SecretBox(key: Random.bytes(32)).open(sealed, context: "a") }
+        #expect(throws: SecretBox.Failure.self) { try box.open(sealed, context: "b") }
+        var raw = Base64URL.decode(String(sealed.dropFirst(4)))!
+        raw[14] ^= 1
+        #expect(throws: SecretBox.Failure.self) { try box.open("gw1." + Base64URL.encode(raw), context: "a") }
+        #expect(throws: SecretBox.Failure.self) { try SecretBox(key: Random.bytes(16)) }
+    }
+}
