@@ -127,8 +127,25 @@ public final class RSAKey: @unchecked Sendable {
 
     /// Loads a private key from PEM (PKCS#8 "PRIVATE KEY" or PKCS#1 "RSA PRIVATE KEY"; never prompts for a password).
     public convenience init(privateKeyPEM: String) throws {
+        // Naming the input (PEM, RSA, PKCS#8) spares OpenSSL its search through every decoder it has, which
+        // cost more than a signature; PKCS#1 "RSA PRIVATE KEY" falls back to the general reader.
         let pkey: OpaquePointer? = RSAKey.withMemBIO(privateKeyPEM) { bio in
-            PEM_read_bio_PrivateKey(bio, nil, { _, _, _, _ in 0 }, nil)
+            guard privateKeyPEM.hasPrefix("-----BEGIN PRIVATE KEY-----") else {
+                return PEM_read_bio_PrivateKey(bio, nil, { _, _, _, _ in 0 }, nil)
+            }
+            // The decoder keeps the address it writes the key to, and its type names, until
+            // OSSL_DECODER_from_bio returns: the slot and the strings must outlive both calls, which an
+            // inout `&out` or a Swift string argument would not (hence StaticString).
+            let slot = UnsafeMutablePointer<OpaquePointer?>.allocate(capacity: 1)
+            slot.initialize(to: nil)
+            defer { slot.deallocate() }
+            guard let decoder = OSSL_DECODER_CTX_new_for_pkey(
+                    slot, RSAKey.cString("PEM"), RSAKey.cString("PrivateKeyInfo"), RSAKey.cString("RSA"), gangway_evp_pkey_keypair(), nil, nil
+                ) else {
+                return nil
+            }
+            defer { OSSL_DECODER_CTX_free(decoder) }
+            return OSSL_DECODER_from_bio(decoder, bio) == 1 ? slot.pointee : nil
         }
         guard let pkey else { throw RSAKeyError.openssl("cannot read RSA private key PEM") }
         try self.init(owning: pkey, isPrivate: true)

@@ -2,11 +2,14 @@ import FoundationEssentials
 import Synchronization
 
 /// A tenant's signing keys, ready to sign with the current key and to verify against every published key.
-/// Private keys are parsed lazily: a cold function pays only for the key it uses.
+/// Private keys are parsed lazily: a cold function pays only for the key it uses, and a warm worker parses
+/// each key once for its whole life (parsing and RSA blinding set-up cost more than the signature itself).
 public final class KeyRing: Sendable {
     public let tenant: Tenant
     public let keySet: SigningKeySet
-    private let parsed = Mutex<[String: RSAKey]>([:])
+
+    /// Parsed keys of this process, by kid; the PEM is kept to notice a kid whose key changed.
+    private static let parsed = Mutex<[String: (pem: String, key: RSAKey)]>([:])
 
     public init(tenant: Tenant, keySet: SigningKeySet) {
         self.tenant = tenant
@@ -38,12 +41,11 @@ public final class KeyRing: Sendable {
     }
 
     private func key(_ kid: String) -> RSAKey? {
-        parsed.withLock { cache in
-            if let key = cache[kid] { return key }
-            guard let entry = keySet.keys.first(where: { $0.kid == kid }),
-                let key = try? RSAKey(privateKeyPEM: entry.privateKeyPEM)
-            else { return nil }
-            cache[kid] = key
+        guard let entry = keySet.keys.first(where: { $0.kid == kid }) else { return nil }
+        return Self.parsed.withLock { cache in
+            if let cached = cache[kid], cached.pem == entry.privateKeyPEM { return cached.key }
+            guard let key = try? RSAKey(privateKeyPEM: entry.privateKeyPEM) else { return nil }
+            cache[kid] = (entry.privateKeyPEM, key)
             return key
         }
     }

@@ -1,5 +1,6 @@
 import FoundationEssentials
 import Logging
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -23,9 +24,15 @@ public struct JSONLogHandler: LogHandler {
 
     static let sensitive = ["password", "secret", "token", "authorization", "cookie", "hash", "private"]
 
+    /// Metadata keys are a small fixed set, so each answer is computed once per process.
+    private static let verdicts = Mutex<[String: Bool]>([:])
+
     public static func isSensitive(_ key: String) -> Bool {
+        if let known = verdicts.withLock({ $0[key] }) { return known }
         let k = key.lowercased()
-        return sensitive.contains { k.contains($0) }
+        let verdict = sensitive.contains { k.contains($0) }
+        verdicts.withLock { $0[key] = verdict }
+        return verdict
     }
 
     public func log(event: LogEvent) {

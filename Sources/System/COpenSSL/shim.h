@@ -9,3 +9,7 @@
 #include <openssl/param_build.h>
 #include <openssl/sha.h>
 #include <openssl/crypto.h>
+#include <openssl/decoder.h>
+
+// EVP_PKEY_KEYPAIR is a composite macro Swift cannot import.
+static inline int gangway_evp_pkey_keypair(void) { return EVP_PKEY_KEYPAIR; }
