@@ -3,7 +3,7 @@
 import PackageDescription
 
 /// Every endpoint is its own executable under functions/, listed in infra/routes.json.
-let functions = ["well-known", "token", "userinfo", "users", "connections", "logs"]
+let functions = ["well-known", "token", "userinfo", "users", "connections", "logs", "migration-sources"]
 
 let package = Package(
     name: "Gangway",
@@ -27,13 +27,15 @@ let package = Package(
         .systemLibrary(name: "CCurl", path: "Sources/System/CCurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CSQLite", path: "Sources/System/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CCrypt", path: "Sources/System/CCrypt", providers: [.apt(["libcrypt-dev"])]),
+        // libpq, dlopen'ed on first use by a postgres:// store (see its shim.h); the -dev package brings the headers.
+        .systemLibrary(name: "CPostgreSQL", path: "Sources/System/CPostgreSQL", providers: [.apt(["libpq-dev"])]),
 
         // The one core module every function links: contract, JWT/keys, store, upstream HTTP, model.
         // It imports FoundationEssentials only, to keep cold starts small.
         .target(
             name: "GangwayCore",
             dependencies: [
-                "COpenSSL", "CCurl", "CSQLite", "CCrypt",
+                "COpenSSL", "CCurl", "CSQLite", "CCrypt", "CPostgreSQL",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/GangwayCore"

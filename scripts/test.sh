@@ -4,6 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
+# A real PostgreSQL server for the postgres:// store's tests (exports GANGWAY_TEST_POSTGRES_URL); they must run here.
+source scripts/postgres.sh
+export GANGWAY_REQUIRE_POSTGRES=1
 
 swift build --build-tests
 # Functions as they ship: release, static Swift runtime. The suite checks what they link.

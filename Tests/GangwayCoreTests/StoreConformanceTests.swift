@@ -3,23 +3,45 @@ import Testing
 
 @testable import GangwayCore
 
-/// The backends every conformance test runs against; each test gets a fresh file/directory.
+/// The backends every conformance test runs against; each test gets a fresh file/directory (or PostgreSQL schema).
 enum StoreBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
-    case sqlite, file
+    case sqlite, file, postgres
 
     var testDescription: String { rawValue }
 
-    /// A fresh store URL in a new temp directory.
-    func freshURL() -> String {
+    /// The server PostgreSQL tests use (`scripts/postgres.sh` starts one and sets it; scripts/test.sh always does).
+    static var postgresURL: String? {
+        ProcessInfo.processInfo.environment["GANGWAY_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// PostgreSQL runs when a server URL is given, and is required (its tests fail without one) under
+    /// scripts/test.sh (`GANGWAY_REQUIRE_POSTGRES=1`) and in CI.
+    static var postgresRequired: Bool {
+        let env = ProcessInfo.processInfo.environment
+        return env["GANGWAY_REQUIRE_POSTGRES"] == "1" || env["CI"] == "true"
+    }
+
+    static var enabled: [StoreBackend] {
+        postgresURL != nil || postgresRequired ? allCases : [.sqlite, .file]
+    }
+
+    /// A fresh store URL in a new temp directory (PostgreSQL: a new schema in the test database).
+    func freshURL() throws -> String {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gangway-store-\(UUID().uuidString)").path
         switch self {
         case .sqlite: return "sqlite://" + dir + "/kv.db"
         case .file: return "file://" + dir + "/kv"
+        case .postgres:
+            guard let base = Self.postgresURL else {
+                throw StoreError(.unavailable, "GANGWAY_TEST_POSTGRES_URL is not set: run `source scripts/postgres.sh` (scripts/test.sh does)")
+            }
+            let schema = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+            return base + (base.contains("?") ? "&" : "?") + "schema=" + schema
         }
     }
 
     func make() throws -> (any KeyValueStore, String) {
-        let url = freshURL()
+        let url = try freshURL()
         return (try Store.open(url: url), url)
     }
 }
@@ -28,14 +50,14 @@ private func bytes(_ s: String) -> Data { Data(s.utf8) }
 
 @Suite("KeyValueStore conformance")
 struct StoreConformanceTests {
-    @Test(arguments: StoreBackend.allCases)
+    @Test(arguments: StoreBackend.enabled)
     func getMissing(_ backend: StoreBackend) async throws {
         let (store, _) = try backend.make()
         #expect(try await store.get("nope") == nil)
         #expect(try await store.list(prefix: "").isEmpty)
     }
 
-    @Test(arguments: StoreBackend.allCases)
+    @Test(arguments: StoreBackend.enabled)
     func putGetAndVersions(_ backend: StoreBackend) async throws {
         let (store, _) = try backend.make()
         #expect(try await store.put("a", bytes("one")) == 1)
@@ -46,7 +68,7 @@ struct StoreConformanceTests {
         #expect(try await store.put("b", bytes("x")) == 1)
     }
 
-    @Test(arguments: StoreBackend.allCases)
+    @Test(arguments: StoreBackend.enabled)
     func insertIfAbsentTwice(_ backend: StoreBackend) async throws {
         let (store, _) = try backend.make()
         #expect(try await store.insertIfAbsent("k", bytes("first")))
@@ -54,7 +76,7 @@ struct StoreConformanceTests {
         #expect(try await store.get("k") == StoreRecord(value: bytes("first"), version: 1))
     }
 
-    @Test(arguments: StoreBackend.allCases)
+    @Test(arguments: StoreBackend.enabled)
     func insertIfAbsentOverExpired(_ backend: StoreBackend) async throws {
         let (store, _) = try backend.make()
         try await store.put("k", bytes("old"), ttl: .milliseconds(50))
@@ -68,7 +90,7 @@ struct StoreConformanceTests {
         #expect(try await store.put("p", bytes("new")) == 1)
     }
 
-    @Test(arguments: StoreBackend.allCases)
+    @Test(arguments: StoreBackend.enabled)
     func compareAndSwap(_ backend: StoreBackend) async throws {
         let (store, _) = try backend.make()
         #expect(try await store.compareAndSwap("c", expectedVersion: 1, bytes("x")) == nil)  // absent
@@ -86,7 +108,7 @@ struct StoreConformanceTests {
         #expect(try await store.get("c") == nil)
     }
 
-    @Test(arguments: StoreBackend.allCases)
+    @Test(arguments: StoreBackend.enabled)
     func delete(_ backend: StoreBackend) async throws {
         let (store, _) = try backend.make()
         #expect(try await !store.delete("d"))
@@ -110,7 +132,7 @@ struct StoreConformanceTests {
         #expect(try await !store.delete("e"))
     }
 
-    @Test(arguments: StoreBackend.allCases)
+    @Test(arguments: StoreBackend.enabled)
     func listPrefixOrderAfterLimit(_ backend: StoreBackend) async throws {
         let (store, _) = try backend.make()
         for key in ["a/3", "a/1", "a/2", "a0", "a", "b/1", "a/", "a/10", "A/1", "a.x", "a/\u{e9}", "a/z"] {
@@ -147,7 +169,7 @@ struct StoreConformanceTests {
         #expect(paged == (try await store.list(prefix: "").map(\.key)))
     }
 
-    @Test(arguments: StoreBackend.allCases)
+    @Test(arguments: StoreBackend.enabled)
     func ttlExpiry(_ backend: StoreBackend) async throws {
         let (store, _) = try backend.make()
         let before = Date()
@@ -166,7 +188,7 @@ struct StoreConformanceTests {
         #expect(try await store.get("long")?.expiresAt == nil)
     }
 
-    @Test(arguments: StoreBackend.allCases)
+    @Test(arguments: StoreBackend.enabled)
     func invalidKeys(_ backend: StoreBackend) async throws {
         let (store, _) = try backend.make()
         let bad = ["", String(repeating: "x", count: 513), "a\u{0}b", String(repeating: "\u{e9}", count: 257)]
@@ -193,7 +215,7 @@ struct StoreConformanceTests {
         }
     }
 
-    @Test(arguments: StoreBackend.allCases)
+    @Test(arguments: StoreBackend.enabled)
     func binaryValues(_ backend: StoreBackend) async throws {
         let (store, _) = try backend.make()
         let binary = Data([0, 1, 0, 255, 0, 0, 128, 0])
@@ -204,7 +226,7 @@ struct StoreConformanceTests {
         #expect(try await store.list(prefix: "").map(\.record.value) == [binary, Data()])
     }
 
-    @Test(arguments: StoreBackend.allCases)
+    @Test(arguments: StoreBackend.enabled)
     func awkwardKeys(_ backend: StoreBackend) async throws {
         let (store, url) = try backend.make()
         let keys = [
@@ -229,7 +251,7 @@ struct StoreConformanceTests {
         #expect(try await again.get(keys[0])?.value == bytes("0"))
     }
 
-    @Test(arguments: StoreBackend.allCases)
+    @Test(arguments: StoreBackend.enabled)
     func largeValue(_ backend: StoreBackend) async throws {
         let (store, _) = try backend.make()
         var rng = SystemRandomNumberGenerator()
@@ -240,7 +262,7 @@ struct StoreConformanceTests {
         #expect(try await store.get("big")?.value.count == (1 << 20) + 1)
     }
 
-    @Test(arguments: StoreBackend.allCases)
+    @Test(arguments: StoreBackend.enabled)
     func jsonHelpers(_ backend: StoreBackend) async throws {
         struct Thing: Codable, Equatable { var name: String; var count: Int }
         let (store, _) = try backend.make()
@@ -256,7 +278,7 @@ struct StoreConformanceTests {
         await #expect(throws: StoreError.self) { try await store.getJSON(Thing.self, "bad") }
     }
 
-    @Test(arguments: StoreBackend.allCases)
+    @Test(arguments: StoreBackend.enabled)
     func concurrentCASIncrementsInProcess(_ backend: StoreBackend) async throws {
         let (first, url) = try backend.make()
         let second = try Store.open(url: url)  // two instances on one file/dir, like two workers
@@ -277,10 +299,10 @@ struct StoreConformanceTests {
 
     // MARK: Cross-process races through the `gangway store` CLI
 
-    @Test(arguments: StoreBackend.allCases)
+    @Test(arguments: StoreBackend.enabled)
     func processInsertRace(_ backend: StoreBackend) async throws {
         let binary = try #require(StoreCLI.binary, "gangway binary not found at \(StoreCLI.binaryPath); build it or set GANGWAY_BIN_DIR")
-        let url = backend.freshURL()
+        let url = try backend.freshURL()
         let n = 8
         let results = try await StoreCLI.runConcurrently(
             binary, (0..<n).map { ["store", "insert", "race", "winner-\($0)", "--store", url] })
@@ -296,10 +318,10 @@ struct StoreConformanceTests {
         }
     }
 
-    @Test(arguments: StoreBackend.allCases)
+    @Test(arguments: StoreBackend.enabled)
     func processCASIncrementRace(_ backend: StoreBackend) async throws {
         let binary = try #require(StoreCLI.binary, "gangway binary not found at \(StoreCLI.binaryPath); build it or set GANGWAY_BIN_DIR")
-        let url = backend.freshURL()
+        let url = try backend.freshURL()
         let processes = 6, increments = 20
         let results = try await StoreCLI.runConcurrently(
             binary, (0..<processes).map { _ in ["store", "incr", "hits", "--times", "\(increments)", "--store", url] })
@@ -335,7 +357,8 @@ struct StoreURLAndNameTests {
         #expect(try Store.path(of: "sqlite:///abs/my%20db.db", scheme: "sqlite") == "/abs/my db.db")
         #expect(try Store.path(of: "sqlite:///abs.db", scheme: "file") == nil)
         for (url, code) in [
-            ("postgres://u@h/db", StoreError.Code.unsupported), ("postgresql://h/db", .unsupported),
+            ("postgres://u:pw@127.0.0.1:1/db", StoreError.Code.unavailable), ("postgresql://127.0.0.1:1/db", .unavailable),
+            ("postgres://127.0.0.1:1/db?schema=Bad-Name", .invalidURL),
             ("redis://x", .invalidURL), ("sqlite://host/x.db", .invalidURL), ("sqlite:", .invalidURL), ("", .invalidURL),
         ] {
             #expect(throws: StoreError.self) { try Store.open(url: url) }

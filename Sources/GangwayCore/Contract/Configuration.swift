@@ -2,7 +2,7 @@ import FoundationEssentials
 
 /// Settings come from the environment, as on a FaaS platform.
 public struct Configuration: Sendable {
-    /// `GANGWAY_STORE`: `sqlite:PATH` (default `sqlite:.gangway/gangway.db`), `file:DIR`, later `postgres://…`.
+    /// `GANGWAY_STORE`: `sqlite:PATH` (default `sqlite:.gangway/gangway.db`), `file:DIR`, `postgres://…`.
     public var storeURL: String
     /// `GANGWAY_MAX_BODY_BYTES`: largest request body a function accepts (default 100 KiB).
     public var maxBodyBytes: Int

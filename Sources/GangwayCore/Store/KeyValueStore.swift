@@ -120,12 +120,10 @@ extension KeyValueStore {
 
 public enum Store {
     /// Opens a store from a URL:
-    /// `sqlite:///abs/path.db`, `sqlite:relative/path.db`, `file:///abs/dir`, `file:relative/dir`.
-    /// `postgres://` / `postgresql://` are recognised but not built yet (`.unsupported`).
+    /// `sqlite:///abs/path.db`, `sqlite:relative/path.db`, `file:///abs/dir`, `file:relative/dir`,
+    /// `postgres://user:password@host:port/db[?schema=NAME&…]` (or `postgresql://`).
     public static func open(url: String) throws -> any KeyValueStore {
-        if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") {
-            throw StoreError(.unsupported, "PostgreSQL store not built yet")
-        }
+        if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") { return try PostgresStore(url: url) }
         if let path = try path(of: url, scheme: "sqlite") { return try SQLiteStore(path: path) }
         if let path = try path(of: url, scheme: "file") { return try FileStore(directory: path) }
         throw StoreError(.invalidURL, "unknown store URL '\(url)' (expected sqlite:, file: or postgres:)")
