@@ -131,6 +131,7 @@ class Gateway:
     tenant: Tenant
     workdir: Path
     functions_dir: Path = BIN_DIR
+    workers: int = 1
     process: subprocess.Popen | None = None
     stopped_cleanly: bool | None = None
     leftover_workers: list = field(default_factory=list)
@@ -169,7 +170,7 @@ class Gateway:
         self.process = subprocess.Popen(
             [
                 str(GANGWAY), "serve", "--port", str(self.port), "--store", self.store, "--mode", self.mode,
-                "--workers", "1", "--routes", str(ROUTES), "--functions-dir", str(self.functions_dir),
+                "--workers", str(self.workers), "--routes", str(ROUTES), "--functions-dir", str(self.functions_dir),
             ],
             stdout=out, stderr=err, stdin=subprocess.DEVNULL, cwd=str(self.workdir),
         )
@@ -240,12 +241,12 @@ def start_gateway(gangway_bin, tmp_path_factory):
     """Factory: a fresh store + `gangway init` + `gangway serve` in the given mode. Stopped at session end."""
     started: list[Gateway] = []
 
-    def start(mode: str = "warm", functions_dir: Path | None = None) -> Gateway:
+    def start(mode: str = "warm", functions_dir: Path | None = None, workers: int = 1) -> Gateway:
         port = free_port()
         workdir = tmp_path_factory.mktemp(f"gw-{mode}")
         store = f"sqlite:{workdir / 'gangway.db'}"
         tenant = init_tenant(store, f"http://127.0.0.1:{port}/", [f"localhost:{port}"])
-        gw = Gateway(mode=mode, port=port, tenant=tenant, workdir=workdir, functions_dir=functions_dir or BIN_DIR)
+        gw = Gateway(mode=mode, port=port, tenant=tenant, workdir=workdir, functions_dir=functions_dir or BIN_DIR, workers=workers)
         started.append(gw)
         gw.start()
         return gw

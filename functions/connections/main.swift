@@ -7,6 +7,9 @@
 //
 // Shape: {id, name, display_name, strategy, options, enabled_clients, realms: [name], is_domain_connection: false}.
 // Secrets inside options (client_secret, secret, password) are write-only: never in a response.
+// Password fallback (lazy migration): `options.import_mode` (bool) and `options.configuration{token_endpoint,
+// userinfo_endpoint, client_id, client_secret, realm?, timeout_ms?}`, validated (400 invalid_body naming the field);
+// configuration is merged key by key; client_secret is sealed at rest and kept when omitted or echoed as `***`.
 import GangwayCore
 
 await Function.run("connections", errors: .management) { request, context in
@@ -25,7 +28,9 @@ await Function.run("connections", errors: .management) { request, context in
     case "PATCH /api/v2/connections/{id}":
         let call = try await context.management(request, anyOf: ["update:connections"])
         return try await call.audited("Update a Connection", request) { entry in
-            let connection = try await call.updateConnection(request.pathParameter("id"), ConnectionChanges(Payload(request)))
+            let connection = try await call.updateConnection(
+                request.pathParameter("id"), ConnectionChanges(Payload(request)), configuration: context.configuration
+            )
             entry.connection = connection.name
             return try .json(200, connection.managementJSON(enabledClients: try await call.clientIds()), headers: Management.noStore)
         }

@@ -62,18 +62,87 @@ extension Connection {
 }
 
 /// The body of `PATCH /api/v2/connections/{id}`: `options`, merged shallowly into the stored options
-/// (a `null` deletes a key). A secret omitted from the patch keeps its stored value, so echoing a
-/// response back never loses one.
+/// (a `null` deletes a key); `options.configuration` (the upstream of the password fallback) is merged one
+/// level deeper, key by key, so a PATCH naming only some of its fields keeps the others.
+/// `configuration.client_secret` is write-only: sealed at rest (SecretBox), never returned, and kept when a
+/// PATCH omits it or echoes a redaction placeholder (`***`); a new value replaces it, `null` removes it.
 public struct ConnectionChanges: Sendable {
     public var options: [String: JSONValue]?
 
     public init(_ payload: Payload) throws(HTTPError) {
         try payload.allowOnly(["options"])
         options = try payload.object("options")
+        if let options { try Self.validate(options) }
     }
 
-    public func apply(to connection: inout Connection) {
-        if let options { connection.options = shallowMerge(connection.options, options) }
+    static func invalid(_ property: String, _ why: String) -> HTTPError {
+        Payload.error("Payload validation error: '\(why)' on property options.\(property).")
+    }
+
+    /// Checks the fields Gangway reads (others pass through untouched).
+    static func validate(_ options: [String: JSONValue]) throws(HTTPError) {
+        if let mode = options["import_mode"], !mode.isNull, mode.boolValue == nil {
+            throw invalid("import_mode", "Expected type boolean but found type \(Payload.typeName(mode))")
+        }
+        guard let configuration = options["configuration"], !configuration.isNull else { return }
+        guard let c = configuration.objectValue else {
+            throw invalid("configuration", "Expected type object but found type \(Payload.typeName(configuration))")
+        }
+        for key in ["token_endpoint", "userinfo_endpoint", "client_id", "client_secret", "realm"] {
+            guard let value = c[key], !value.isNull else { continue }
+            guard let string = value.stringValue else {
+                throw invalid("configuration.\(key)", "Expected type string but found type \(Payload.typeName(value))")
+            }
+            guard string.contains(where: { !$0.isWhitespace }), string.count <= 2048 else {
+                throw invalid("configuration.\(key)", "String must be non-empty and at most 2048 characters")
+            }
+            if key.hasSuffix("_endpoint"), !isHTTPURL(string) {
+                throw invalid("configuration.\(key)", "Expected an http(s) URL")
+            }
+        }
+        if let timeout = c["timeout_ms"], !timeout.isNull {
+            guard let ms = timeout.intValue, PasswordFallback.timeoutRange.contains(Int(ms)) else {
+                let r = PasswordFallback.timeoutRange
+                throw invalid("configuration.timeout_ms", "Expected an integer from \(r.lowerBound) to \(r.upperBound)")
+            }
+        }
+    }
+
+    static func isHTTPURL(_ s: String) -> Bool {
+        guard s.hasPrefix("https://") || s.hasPrefix("http://"), !s.contains(where: { $0.isWhitespace || $0.isNewline }) else { return false }
+        let host = s.drop(while: { $0 != ":" }).dropFirst(3).prefix(while: { $0 != "/" && $0 != "?" && $0 != "#" })
+        return !host.isEmpty
+    }
+
+    /// A value a client sends back after reading a redacted response (AuthHero echoes `***`): not a new secret.
+    static func isPlaceholder(_ secret: String) -> Bool { secret.allSatisfy { $0 == "*" } }
+
+    /// Applies the patch; `seal` turns a new client secret into its stored form.
+    public func apply(to connection: inout Connection, seal: (String) throws -> String = { $0 }) throws {
+        guard var options else { return }
+        if let patch = options["configuration"]?.objectValue {
+            var merged = connection.options["configuration"]?.objectValue ?? [:]
+            for (key, value) in patch {
+                if key == "client_secret", let secret = value.stringValue {
+                    if !Self.isPlaceholder(secret) { merged[key] = .string(try seal(secret)) }
+                } else if value.isNull {
+                    merged[key] = nil
+                } else {
+                    merged[key] = value
+                }
+            }
+            options["configuration"] = .object(merged)
+        }
+        connection.options = shallowMerge(connection.options, options)
+        // import_mode on needs a complete upstream.
+        if connection.options["import_mode"]?.boolValue == true {
+            let c = connection.options["configuration"]?.objectValue ?? [:]
+            for key in PasswordFallback.requiredFields where (c[key]?.stringValue ?? "").isEmpty {
+                throw Payload.error(
+                    "Payload validation error: 'Missing required property: options.configuration.\(key)' (required while options.import_mode is true)."
+                )
+            }
+        }
     }
 }
 
@@ -94,10 +163,12 @@ extension ManagementCall {
         }
     }
 
-    public func updateConnection(_ id: String?, _ changes: ConnectionChanges) async throws -> Connection {
+    /// `configuration` supplies GANGWAY_SECRET_KEY when the patch carries a new upstream client secret.
+    public func updateConnection(_ id: String?, _ changes: ConnectionChanges, configuration: Configuration = Configuration()) async throws -> Connection {
         for _ in 0..<10 {
             var (connection, version) = try await connection(id)
-            changes.apply(to: &connection)
+            let context = PasswordFallback.secretContext(tenant: tenant.id, connectionId: connection.id)
+            try changes.apply(to: &connection) { secret in try SecretBox(configuration: configuration).seal(secret, context: context) }
             if try await connections.update(connection, expectedVersion: version) != nil { return connection }
         }
         throw HTTPError(409, "conflict", "The connection kept changing; try again.")

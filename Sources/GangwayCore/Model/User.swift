@@ -23,6 +23,8 @@ public struct User: Codable, Sendable, Equatable {
     public var updatedAt: Date
     public var lastLogin: Date?
     public var loginsCount: Int
+    /// The upstream Auth0 `sub` this user was lazily migrated from (password fallback or refresh re-mint); nil otherwise.
+    public var upstreamSub: String? = nil
 
     public struct Identity: Codable, Sendable, Equatable {
         public var connection: String

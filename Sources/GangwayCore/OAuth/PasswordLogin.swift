@@ -19,6 +19,16 @@ public struct PasswordLogin: Sendable {
         case wrongPassword(User)
         /// Right password, but an administrator blocked the user.
         case blocked(User)
+        /// The connection's upstream fallback could not vouch for the password (any cause); `user` when known locally.
+        case upstream(PasswordFallback.Failure, User?)
+    }
+
+    /// How a successful login was decided: `migrated` when the upstream vouched for it (and `created` when the
+    /// local user was made by this login).
+    public struct Outcome: Sendable {
+        public var user: User
+        public var migrated: PasswordFallback.Identity?
+        public var created = false
     }
 
     /// The database connection called `name`, or nil.
@@ -30,25 +40,146 @@ public struct PasswordLogin: Sendable {
 
     /// The user whose email or username is `username` on `connection`, if the password is theirs.
     public func authenticate(connection: Connection, username: String, password: String) async throws -> User {
+        try await login(connection: connection, username: username, password: password).user
+    }
+
+    /// As `authenticate`, with the connection's upstream fallback: when no local hash exists for the user and
+    /// the connection has `import_mode` on, the upstream Auth0 checks the password (`endUserIP` is forwarded);
+    /// on success the user is created (or the hash attached) locally. `secrets` opens the upstream secret.
+    public func login(
+        connection: Connection, username: String, password: String, endUserIP: String = "", secrets: SecretBox? = nil
+    ) async throws -> Outcome {
         let throttle = LoginThrottle(store: store, tenant: tenant)
         if try await throttle.isBlocked(connection: connection.name, username: username) { throw Failure.throttled }
 
         let users = UserDirectory(store: store, tenant: tenant)
-        guard let (user, _) = try await users.find(connection: connection.name, login: username), let hash = user.passwordHash else {
-            PasswordHash.dummyVerify(password)
-            try await throttle.recordFailure(connection: connection.name, username: username)
-            throw Failure.unknownUser
+        let local = try await users.find(connection: connection.name, login: username)?.0
+        guard let local, let hash = local.passwordHash else {
+            // No local hash: the upstream may vouch, else it is an unknown user.
+            let fallback: PasswordFallback?
+            do {
+                fallback = try PasswordFallback.of(connection, tenant: tenant)
+            } catch {
+                PasswordHash.dummyVerify(password)
+                try await throttle.recordFailure(connection: connection.name, username: username)
+                throw Failure.upstream(PasswordFallback.Failure(cause: "misconfigured: \(error.cause)", attempts: 0, elapsedMs: 0), local)
+            }
+            guard let fallback else {
+                PasswordHash.dummyVerify(password)
+                try await throttle.recordFailure(connection: connection.name, username: username)
+                throw Failure.unknownUser
+            }
+            let outcome: Outcome
+            do {
+                outcome = try await migrate(fallback, connection: connection, username: username, password: password, local: local, endUserIP: endUserIP, secrets: secrets)
+            } catch let failure as PasswordFallback.Failure {
+                PasswordHash.dummyVerify(password)  // never faster than a local wrong password
+                try await throttle.recordFailure(connection: connection.name, username: username)
+                throw Failure.upstream(failure, local)
+            }
+            guard !outcome.user.blocked else { throw Failure.blocked(outcome.user) }
+            try await throttle.reset(connection: connection.name, username: username)
+            var done = outcome
+            done.user = try await recordLogin(outcome.user.userId, users) ?? outcome.user
+            return done
         }
         guard PasswordHash.verify(password, against: hash) else {
             try await throttle.recordFailure(connection: connection.name, username: username)
-            throw Failure.wrongPassword(user)
+            throw Failure.wrongPassword(local)
         }
-        guard !user.blocked else { throw Failure.blocked(user) }
+        guard !local.blocked else { throw Failure.blocked(local) }
         try await throttle.reset(connection: connection.name, username: username)
+        return Outcome(user: try await recordLogin(local.userId, users) ?? local)
+    }
+
+    private func recordLogin(_ userId: String, _ users: UserDirectory) async throws -> User? {
         let now = Date.now
-        return try await users.modify(user.userId) {
+        return try await users.modify(userId) {
             $0.lastLogin = now
             $0.loginsCount += 1
-        } ?? user
+        }
+    }
+
+    /// Asks the upstream, then creates the local user (insert-if-absent) or attaches the hash to the local one.
+    /// A racing login that created the user first wins: the loser re-reads it and accepts it when it is the same
+    /// upstream identity (or its hash takes this password).
+    func migrate(
+        _ fallback: PasswordFallback, connection: Connection, username: String, password: String, local: User?,
+        endUserIP: String, secrets: SecretBox?
+    ) async throws -> Outcome {
+        var f = PasswordFallback.Failure(cause: "", attempts: 0, elapsedMs: 0)
+        guard let secrets else { f.cause = "misconfigured: no GANGWAY_SECRET_KEY to open the client secret"; throw f }
+        let secret: String
+        do {
+            secret = try secrets.open(fallback.sealedSecret, context: PasswordFallback.secretContext(tenant: tenant.id, connectionId: connection.id))
+        } catch {
+            f.cause = "misconfigured: the client secret does not open (\(error.description))"
+            throw f
+        }
+        let identity: PasswordFallback.Identity
+        switch fallback.verify(username: username, password: password, endUserIP: endUserIP, secret: secret) {
+        case .failure(let failure): throw failure
+        case .success(let found): identity = found
+        }
+        f.attempts = identity.attempts
+        f.elapsedMs = identity.elapsedMs
+        func mismatch(_ user: User) -> PasswordFallback.Failure {
+            var m = f
+            m.cause = "sub mismatch: upstream sub \(identity.sub) is not local user \(user.userId)'s"
+            return m
+        }
+        guard let hash = try? PasswordHash.make(password) else { f.cause = "the password cannot be hashed locally"; throw f }
+        let users = UserDirectory(store: store, tenant: tenant)
+
+        // Known locally without a hash: attach it (if nobody set one meanwhile).
+        if let local {
+            guard identity.matches(local) else { throw mismatch(local) }
+            guard let outcome = try await attach(hash, to: local.userId, identity: identity, password: password, users: users) else {
+                throw mismatch(local)
+            }
+            return outcome
+        }
+        let fresh = identity.newUser(connection: connection.name, login: username, passwordHash: hash)
+        do {
+            try await users.create(fresh)
+            return Outcome(user: fresh, migrated: identity, created: true)
+        } catch UserDirectory.CreateError.loginTaken(_) {
+            // Lost a race (or the user exists under the upstream id / another login): re-read the winner.
+            for _ in 0..<40 {
+                var winner = try await users.find(connection: connection.name, login: username)?.0
+                if winner == nil { winner = try await users.get(fresh.userId)?.0 }
+                if let winner {
+                    guard identity.matches(winner), winner.connection == connection.name else { throw mismatch(winner) }
+                    if let outcome = try await attach(hash, to: winner.userId, identity: identity, password: password, users: users) {
+                        return outcome
+                    }
+                    throw mismatch(winner)
+                }
+                // The winner claims its login indexes before writing its record: give it a moment.
+                try await Task.sleep(for: .milliseconds(25))
+            }
+            f.cause = "conflict: a user with this login or id exists but could not be read"
+            throw f
+        }
+    }
+
+    /// Sets the hash on a user that has none; if one appeared meanwhile, accepts when the upstream identity is the
+    /// user's or the password matches it. Nil when the user is gone or is someone else.
+    private func attach(_ hash: String, to userId: String, identity: PasswordFallback.Identity, password: String, users: UserDirectory) async throws -> Outcome? {
+        var attached = false
+        let user = try await users.modify(userId) { user in
+            attached = false
+            guard user.passwordHash == nil else { return }
+            user.passwordHash = hash
+            user.upstreamSub = identity.sub
+            attached = true
+        }
+        guard let user else { return nil }
+        if attached { return Outcome(user: user, migrated: identity, created: false) }
+        // Someone else stored a hash first (a racing migration of the same user).
+        if user.upstreamSub == identity.sub || PasswordHash.verify(password, against: user.passwordHash ?? "") {
+            return Outcome(user: user, migrated: identity, created: false)
+        }
+        return nil
     }
 }
