@@ -20,6 +20,7 @@ struct TenantCommand: AsyncParsableCommand {
         @Option(help: "Consecutive failed logins that block a username.") var bruteForceLimit: Int?
         @Option(help: "Window the failures are counted in.") var bruteForceWindow: Int?
         @Option(help: "How long a brute-force block lasts.") var bruteForceBlock: Int?
+        @Option(help: "Total time budget for upstream Auth0 calls of one request (milliseconds).") var upstreamTimeoutMs: Int?
 
         func run() async throws {
             let store = try store.open()
@@ -36,6 +37,7 @@ struct TenantCommand: AsyncParsableCommand {
                 if let v = bruteForceLimit { s.bruteForceLimit = v }
                 if let v = bruteForceWindow { s.bruteForceWindow = v }
                 if let v = bruteForceBlock { s.bruteForceBlockDuration = v }
+                if let v = upstreamTimeoutMs { s.upstreamTimeoutMs = v }
                 current.settings = s
                 if try await store.compareAndSwapJSON(key, expectedVersion: version, current) != nil {
                     try printJSON(s)

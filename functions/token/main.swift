@@ -39,10 +39,14 @@ await Function.run("token", errors: .oauth) { request, context in
             )
 
         case "refresh_token":
+            let presented = try p.required("refresh_token")
+            // No local token can match a token not in Gangway's format: it may be the upstream Auth0's. Re-mint it,
+            // once, through the tenant's migration sources (Gangway-format tokens never go upstream).
+            guard RefreshTokens.isGangwayFormat(presented) else { return try await token.remint(presented, client: client) }
             let requested = try p.scopes
             var user: User?
             // Bound to this client; rotated on use; reuse after the leeway revokes the family (ferrt).
-            let (old, replacement) = try await token.rotateRefreshToken(try p.required("refresh_token")) { old in
+            let (old, replacement) = try await token.rotateRefreshToken(presented) { old in
                 user = try await token.activeUser(old.userId)
                 if let requested, !Set(requested).isSubset(of: old.scope) {
                     throw HTTPError(400, "invalid_scope", "The requested scope exceeds the scope originally granted.")

@@ -25,11 +25,15 @@ public struct Tenant: Codable, Sendable, Equatable {
         /// A rotated refresh token presented again within this many seconds is accepted (two tabs racing);
         /// later, the reuse revokes the token's whole family.
         public var refreshTokenReuseLeeway: Int = 10
+        /// Lazy migration: the total time (milliseconds) one request may spend on upstream Auth0 calls
+        /// (password fallback, refresh-token re-mint), retries included.
+        public var upstreamTimeoutMs: Int = 3_000
         public init() {}
 
         enum CodingKeys: String, CodingKey {
             case accessTokenLifetime, idTokenLifetime, refreshTokenAbsoluteLifetime, refreshTokenIdleLifetime
             case bruteForceLimit, bruteForceWindow, bruteForceBlockDuration, refreshTokenReuseLeeway
+            case upstreamTimeoutMs
         }
 
         /// Every field is optional in stored records: settings added later take their defaults in old tenants.
@@ -45,6 +49,7 @@ public struct Tenant: Codable, Sendable, Equatable {
             bruteForceWindow = try value(.bruteForceWindow, d.bruteForceWindow)
             bruteForceBlockDuration = try value(.bruteForceBlockDuration, d.bruteForceBlockDuration)
             refreshTokenReuseLeeway = try value(.refreshTokenReuseLeeway, d.refreshTokenReuseLeeway)
+            upstreamTimeoutMs = try value(.upstreamTimeoutMs, d.upstreamTimeoutMs)
         }
     }
 

@@ -8,6 +8,8 @@ public final class TokenEndpoint {
     public let tenant: Tenant
     public let parameters: TokenParameters
     public let log: TenantLog
+    /// The function's configuration (`GANGWAY_SECRET_KEY` opens upstream secrets).
+    public let configuration: Configuration
     /// Set once the grant type is known: failures are then logged as that grant's failure event.
     public var grantType: String?
     public private(set) var client: AuthenticatedClient?
@@ -23,6 +25,7 @@ public final class TokenEndpoint {
         store = try context.store()
         tenant = try await TenantDirectory(store: store).tenant(for: request)
         log = TenantLog(store: store, tenant: tenant, logger: context.logger)
+        configuration = context.configuration
         parameters = try TokenParameters(request)
     }
 
@@ -68,13 +71,16 @@ public final class TokenEndpoint {
         return request.sourceIP
     }
 
-    public func record(_ type: String, _ description: String, user: User? = nil, userId: String? = nil, userName: String? = nil, connection: String? = nil) async {
+    public func record(
+        _ type: String, _ description: String, user: User? = nil, userId: String? = nil, userName: String? = nil, connection: String? = nil,
+        details: [String: JSONValue]? = nil
+    ) async {
         logged = true
         await log.record(
             LogEntry(
                 type: type, description: description, clientId: client?.clientId ?? (try? parameters.optional("client_id")) ?? nil,
                 userId: user?.userId ?? userId, userName: userName ?? user?.email ?? user?.username,
-                connection: connection ?? user?.connection, ip: ip
+                connection: connection ?? user?.connection, ip: ip, details: details
             )
         )
     }
@@ -102,11 +108,29 @@ public final class TokenEndpoint {
 
     public static let wrongPassword = HTTPError(403, "invalid_grant", "Wrong email or password.")
 
-    /// Checks the password (brute-force protection first) and logs `s`, `fp`, `fu`, `limit_wc` or `fepft`.
+    /// Checks the password (brute-force protection first, then the local hash, else the connection's upstream
+    /// fallback) and logs `fp`, `fu`, `limit_wc` or `fepft`; `spm` when the upstream vouched (a migration).
+    /// Every upstream failure answers as a wrong password; its cause goes to the log entry's `details.upstream`.
     public func passwordLogin(_ connection: Connection, username: String, password: String) async throws -> User {
         let c = connection.name
         do {
-            return try await PasswordLogin(store: store, tenant: tenant).authenticate(connection: connection, username: username, password: password)
+            let outcome = try await PasswordLogin(store: store, tenant: tenant).login(
+                connection: connection, username: username, password: password, endUserIP: ip,
+                secrets: try? SecretBox(configuration: configuration)
+            )
+            if let identity = outcome.migrated {
+                await record(
+                    "spm", "Successful password migration", user: outcome.user, userName: username, connection: c,
+                    details: [
+                        "upstream_sub": .string(identity.sub), "created": .bool(outcome.created),
+                        "attempts": .int(Int64(identity.attempts)), "elapsed_ms": .int(Int64(identity.elapsedMs)),
+                    ]
+                )
+            }
+            return outcome.user
+        } catch PasswordLogin.Failure.upstream(let failure, let user) {
+            await record(user == nil ? "fu" : "fp", "Wrong email or password.", user: user, userName: username, connection: c, details: failure.details)
+            throw Self.wrongPassword
         } catch PasswordLogin.Failure.throttled {
             await record("limit_wc", "Too many consecutive login attempts; the account is blocked.", userName: username, connection: c)
             throw LoginThrottle.blocked
@@ -166,7 +190,8 @@ public final class TokenEndpoint {
     /// Signs the grant's tokens, starts a refresh-token family when a user was granted `offline_access`,
     /// and logs `successType`.
     public func issue(
-        _ grant: TokenGrant, connection: String? = nil, refreshToken: String? = nil, successType: String, description: String
+        _ grant: TokenGrant, connection: String? = nil, refreshToken: String? = nil, successType: String, description: String,
+        details: [String: JSONValue]? = nil
     ) async throws -> [String: JSONValue] {
         let ring = try await KeyRing.load(store, tenant: tenant)
         var refresh = refreshToken
@@ -178,7 +203,7 @@ public final class TokenEndpoint {
             )
         }
         let body = try TokenIssuer(ring: ring).response(grant, refreshToken: refresh)
-        await record(successType, description, user: grant.user, connection: connection)
+        await record(successType, description, user: grant.user, connection: connection, details: details)
         return body
     }
 }

@@ -1,0 +1,54 @@
+import Foundation
+import Testing
+@testable import GangwayCore
+
+@Suite("Migration sources and refresh re-mint (pure parts)")
+struct MigrationSourceTests {
+    @Test func domains() {
+        let accepted: [(String, String)] = [
+            ("tenant.auth0.com", "tenant.auth0.com"), ("Tenant.EU.Auth0.com", "tenant.eu.auth0.com"),
+            ("tenant.auth0.com:8443", "tenant.auth0.com:8443"), ("https://tenant.auth0.com/", "https://tenant.auth0.com"),
+            ("http://127.0.0.1:8080", "http://127.0.0.1:8080"), ("http://localhost:9", "http://localhost:9"),
+            ("http://[::1]:9", "http://[::1]:9"),
+        ]
+        for (raw, normalized) in accepted {
+            #expect(MigrationSource.normalizedDomain(raw) == normalized, "\(raw)")
+        }
+        for raw in [
+            "", "http://example.com", "http://10.0.0.1", "ftp://x.com", "https://x.com/path", "x.com?q", "user@x.com", "x.com:0",
+            "x.com:65536", "x.com:", "-x.com", "x..com", "x_y.com", "[::2]:9", "[::1]", "https://", "x.com#f", "x com",
+        ] {
+            #expect(MigrationSource.normalizedDomain(raw) == nil, "\(raw)")
+        }
+        #expect(MigrationSource.baseURL("tenant.auth0.com") == "https://tenant.auth0.com")
+        #expect(MigrationSource.baseURL("http://127.0.0.1:9") == "http://127.0.0.1:9")
+    }
+
+    @Test func secretHintsAndMasks() {
+        #expect(MigrationSource.hint("0123456789abcdefWXYZ") == "…WXYZ")
+        #expect(MigrationSource.hint("short") == "…", "short secrets show nothing")
+        for masked in ["***", "********", "…", "••••"] { #expect(MigrationSource.looksMasked(masked)) }
+        #expect(!MigrationSource.looksMasked("a-real-secret"))
+    }
+
+    @Test func gangwayRefreshTokenFormat() {
+        let ours = "v1." + Base64URL.encode(Random.bytes(32))
+        #expect(RefreshTokens.isGangwayFormat(ours))
+        #expect(!RefreshTokens.isGangwayFormat("v1.nope"))
+        #expect(!RefreshTokens.isGangwayFormat("v1." + String(repeating: "A", count: 44)))
+        #expect(!RefreshTokens.isGangwayFormat("v1." + String(repeating: "A", count: 42) + "="))
+        #expect(!RefreshTokens.isGangwayFormat("up_rt_" + String(repeating: "a", count: 40)))
+    }
+
+    @Test func newUsersKeepTheUpstreamSubject() {
+        let user = RefreshRemint.newUser(
+            "auth0|abc", ["sub": "auth0|abc", "email": "a@example.com", "email_verified": true, "name": "A"], connection: "Username-Password-Authentication"
+        )
+        #expect(user.userId == "auth0|abc" && user.upstreamSub == "auth0|abc")
+        #expect(user.identities == [User.Identity(connection: "Username-Password-Authentication", userId: "abc", provider: "auth0")])
+        #expect(user.emailVerified && user.name == "A" && user.email == "a@example.com")
+        let social = RefreshRemint.newUser("google-oauth2|42", ["sub": "google-oauth2|42"], connection: "c")
+        #expect(social.identities.first?.provider == "google-oauth2" && social.identities.first?.isSocial == true)
+        #expect(RefreshRemint.isValidSubject("auth0|abc") && !RefreshRemint.isValidSubject("") && !RefreshRemint.isValidSubject("a/b"))
+    }
+}
