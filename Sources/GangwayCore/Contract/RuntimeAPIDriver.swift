@@ -9,10 +9,20 @@ struct RuntimeAPIDriver {
     let api: String
     let function: Function
 
+    /// The largest event the driver reads: above Lambda's 6 MB synchronous payload and the local gateway's
+    /// 6 MiB body limit (a binary body arrives base64-encoded, a third larger).
+    static let maxPlatformEventBytes = 16 << 20
+
     func run() async -> Never {
         let base = "http://\(api)/2018-06-01/runtime"
         // The long poll for the next invocation has no total timeout; posting answers has a short one.
-        let client = UpstreamClient(connectTimeout: .seconds(2), totalTimeout: nil, maxResponseBytes: function.configuration.maxEventBytes + 1)
+        // The event is read whole whatever its size (the platform caps it: 6 MB on Lambda), so that
+        // `handle` can answer an event over GANGWAY_MAX_EVENT_BYTES with 413: a cap here would make the
+        // read fail with no request id to answer, and the worker would exit (the caller gets a 502).
+        let client = UpstreamClient(
+            connectTimeout: .seconds(2), totalTimeout: nil,
+            maxResponseBytes: max(function.configuration.maxEventBytes + 1, Self.maxPlatformEventBytes)
+        )
         while true {
             let next: UpstreamResponse
             do {
