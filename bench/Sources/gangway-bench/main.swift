@@ -6,6 +6,29 @@ import Glibc
 
 // gangway-bench [seconds]: RS256 signing throughput, printed as one JSON line: per wall-clock second
 // (`*_per_sec`) and per second of this thread's CPU time (`*_per_cpu_sec`, what plain `openssl speed` reports).
+// gangway-bench bcrypt [count]: the wall time of `PasswordHash.make` and `PasswordHash.verify` at the default
+// cost (10), `count` runs each (default 30) after one warm-up, as one JSON line of medians and minima in ms.
+if CommandLine.arguments.count > 1, CommandLine.arguments[1] == "bcrypt" {
+    let runs = max(1, CommandLine.arguments.count > 2 ? (Int(CommandLine.arguments[2]) ?? 30) : 30)
+    let clock = ContinuousClock()
+    func ms(_ d: Duration) -> Double { Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15 }
+    func timed(_ body: () throws -> Void) rethrows -> [Double] {
+        try body()
+        var out: [Double] = []
+        for _ in 0..<runs { out.append(ms(try clock.measure(body))) }
+        return out.sorted()
+    }
+    func median(_ xs: [Double]) -> Double { xs.count % 2 == 1 ? xs[xs.count / 2] : (xs[xs.count / 2 - 1] + xs[xs.count / 2]) / 2 }
+    func f3(_ x: Double) -> String { String(Double(Int((x * 1000).rounded())) / 1000) }
+    var hash = ""
+    let make = try timed { hash = try PasswordHash.make("Bench-bcrypt-1!") }
+    let verify = timed { precondition(PasswordHash.verify("Bench-bcrypt-1!", against: hash)) }
+    print(
+        #"{"cost": \#(PasswordHash.defaultCost), "runs": \#(runs), "make_ms_median": \#(f3(median(make))), "make_ms_min": \#(f3(make[0])), "#
+            + #""verify_ms_median": \#(f3(median(verify))), "verify_ms_min": \#(f3(verify[0]))}"#
+    )
+    exit(0)
+}
 let seconds = CommandLine.arguments.count > 1 ? (Double(CommandLine.arguments[1]) ?? 3) : 3
 let duration = Duration.milliseconds(Int64(seconds * 1000))
 
