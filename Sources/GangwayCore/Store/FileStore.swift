@@ -167,20 +167,8 @@ public final class FileStore: KeyValueStore, @unchecked Sendable {
 
     /// The key of a `k` name, nil if it is not a well-formed name.
     static func decodeName(_ name: String) -> String? {
-        var bytes = Array(name.utf8).dropFirst()[...]
-        var out: [UInt8] = []
-        while let b = bytes.popFirst() {
-            if b == UInt8(ascii: "%") {
-                guard bytes.count >= 2, let hi = StoreSupport.hexValue(bytes.removeFirst()),
-                    let lo = StoreSupport.hexValue(bytes.removeFirst())
-                else { return nil }
-                out.append(hi << 4 | lo)
-            } else {
-                out.append(b)
-            }
-        }
-        guard !out.isEmpty else { return nil }
-        return String(validating: out, as: UTF8.self)
+        guard let key = String(name.dropFirst()).percentDecoded(), !key.isEmpty else { return nil }
+        return key
     }
 
     private func path(_ name: String) -> String { directory + "/" + name }

@@ -150,20 +150,8 @@ public enum Store {
     }
 
     private static func percentDecode(_ s: Substring, url: String) throws -> String {
-        guard s.contains("%") else { return String(s) }
-        var out: [UInt8] = []
-        var bytes = Array(s.utf8)[...]
-        while let b = bytes.popFirst() {
-            if b == UInt8(ascii: "%") {
-                guard bytes.count >= 2, let hi = StoreSupport.hexValue(bytes.removeFirst()), let lo = StoreSupport.hexValue(bytes.removeFirst())
-                else { throw StoreError(.invalidURL, "\(url): bad percent-encoding") }
-                out.append(hi << 4 | lo)
-            } else {
-                out.append(b)
-            }
-        }
-        guard let decoded = String(validating: out, as: UTF8.self) else {
-            throw StoreError(.invalidURL, "\(url): path is not UTF-8")
+        guard let decoded = String(s).percentDecoded() else {
+            throw StoreError(.invalidURL, "\(url): bad percent-encoding or a path that is not UTF-8")
         }
         return decoded
     }
@@ -210,15 +198,6 @@ enum StoreSupport {
     /// Byte-wise (UTF-8) ordering, the order `list` returns.
     static func precedes(_ a: String, _ b: String) -> Bool {
         a.utf8.lexicographicallyPrecedes(b.utf8)
-    }
-
-    static func hexValue(_ c: UInt8) -> UInt8? {
-        switch c {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
-        default: nil
-        }
     }
 
     static func sameBytes(_ a: String, _ b: String) -> Bool {

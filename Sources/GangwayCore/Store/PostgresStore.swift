@@ -418,21 +418,7 @@ public final class PostgresStore: KeyValueStore, @unchecked Sendable {
         var secrets: [String]
     }
 
-    static func percentDecoded(_ s: String) -> String? {
-        var out: [UInt8] = []
-        var bytes = Array(s.utf8)[...]
-        while let b = bytes.popFirst() {
-            if b == UInt8(ascii: "%") {
-                guard bytes.count >= 2, let hi = StoreSupport.hexValue(bytes.removeFirst()),
-                    let lo = StoreSupport.hexValue(bytes.removeFirst())
-                else { return nil }
-                out.append(hi << 4 | lo)
-            } else {
-                out.append(b)
-            }
-        }
-        return String(validating: out, as: UTF8.self)
-    }
+    static func percentDecoded(_ s: String) -> String? { s.percentDecoded() }
 
     /// Splits Gangway's `schema=` off the query (libpq rejects unknown parameters), adds a connect timeout unless
     /// given, and derives a credential-free display name.
