@@ -25,6 +25,9 @@ public struct User: Codable, Sendable, Equatable {
     public var loginsCount: Int
     /// The upstream Auth0 `sub` this user was lazily migrated from (password fallback or refresh re-mint); nil otherwise.
     public var upstreamSub: String? = nil
+    /// Set on a secondary account while it is linked: the primary user its logins resolve to (tokens carry the
+    /// primary's `sub`). The primary lists this account in its `identities`; nil for standalone users.
+    public var linkedTo: String? = nil
 
     public struct Identity: Codable, Sendable, Equatable {
         public var connection: String
