@@ -3,7 +3,7 @@
 import PackageDescription
 
 /// Every endpoint is its own executable under functions/, listed in infra/routes.json.
-let functions = ["well-known", "token", "userinfo", "users", "connections", "logs", "migration-sources"]
+let functions = ["well-known", "token", "userinfo", "users", "identities", "connections", "logs", "migration-sources"]
 
 let package = Package(
     name: "Gangway",

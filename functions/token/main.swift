@@ -54,7 +54,7 @@ await Function.run("token", errors: .oauth) { request, context in
             }
             return try await token.issue(
                 TokenGrant(
-                    client: client.application, subject: old.userId, user: user, audience: old.audience,
+                    client: client.application, subject: user?.userId ?? old.userId, user: user, audience: old.audience,
                     scopes: requested ?? old.scope, gty: ["refresh_token", .string(old.gty)], authTime: old.authTime
                 ),
                 connection: old.connection, refreshToken: replacement, successType: "sertft",

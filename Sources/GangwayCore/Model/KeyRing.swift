@@ -17,7 +17,7 @@ public final class KeyRing: Sendable {
     }
 
     public static func load(_ store: any KeyValueStore, tenant: Tenant) async throws -> KeyRing {
-        let set = try await store.getJSON(SigningKeySet.self, StoreKeys.signingKeys(tenant.id))?.0 ?? SigningKeySet()
+        let set = try await store.getCachedJSON(SigningKeySet.self, StoreKeys.signingKeys(tenant.id))?.0 ?? SigningKeySet()
         return KeyRing(tenant: tenant, keySet: set)
     }
 

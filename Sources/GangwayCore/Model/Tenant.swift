@@ -79,8 +79,8 @@ public struct TenantDirectory: Sendable {
     public init(store: any KeyValueStore) { self.store = store }
 
     public func tenant(host: String) async throws -> Tenant? {
-        guard let (id, _) = try await store.getJSON(String.self, StoreKeys.domain(host)) else { return nil }
-        return try await store.getJSON(Tenant.self, StoreKeys.tenant(id))?.0
+        guard let (id, _) = try await store.getCachedJSON(String.self, StoreKeys.domain(host)) else { return nil }
+        return try await store.getCachedJSON(Tenant.self, StoreKeys.tenant(id))?.0
     }
 
     /// The tenant for a request, or 404 in the endpoint's error shape.

@@ -16,7 +16,7 @@ public struct UserDirectory: Sendable {
     var usersPrefix: String { "t/\(tenant.id)/users/" }
 
     public func get(_ userId: String) async throws -> (User, Int64)? {
-        try await store.getJSON(User.self, recordKey(userId))
+        try await store.getCachedJSON(User.self, recordKey(userId))
     }
 
     /// The user whose email or username on `connection` is `login`.

@@ -29,7 +29,7 @@ public enum ClientAuthentication {
             secret = basic.secret
         }
         guard let clientId else { throw HTTPError.badRequest("Missing required parameter: client_id") }
-        guard let (application, _) = try await store.getJSON(Application.self, StoreKeys.application(tenant.id, clientId)) else {
+        guard let (application, _) = try await store.getCachedJSON(Application.self, StoreKeys.application(tenant.id, clientId)) else {
             throw unauthorized
         }
         if application.secretHash == nil {

@@ -127,7 +127,10 @@ public final class TokenEndpoint {
                     ]
                 )
             }
-            return outcome.user
+            // A linked secondary account logs in as its primary user (tokens carry the primary's sub).
+            let user = try await UserDirectory(store: store, tenant: tenant).resolveLinked(outcome.user)
+            guard !user.blocked else { throw PasswordLogin.Failure.blocked(user) }
+            return user
         } catch PasswordLogin.Failure.upstream(let failure, let user) {
             await record(user == nil ? "fu" : "fp", "Wrong email or password.", user: user, userName: username, connection: c, details: failure.details)
             throw Self.wrongPassword
@@ -164,9 +167,15 @@ public final class TokenEndpoint {
         }
     }
 
-    /// The user a refresh token speaks for, if they still exist and are not blocked.
+    /// The user a refresh token speaks for (its primary, when it has since been linked as a secondary),
+    /// if they still exist and are not blocked.
     public func activeUser(_ userId: String) async throws -> User {
-        guard let (user, _) = try await UserDirectory(store: store, tenant: tenant).get(userId), !user.blocked else {
+        let users = UserDirectory(store: store, tenant: tenant)
+        guard let (found, _) = try await users.get(userId) else {
+            throw RefreshTokens.Failure.invalid("the user is gone or blocked")
+        }
+        let user = try await users.resolveLinked(found)
+        guard !user.blocked else {
             throw RefreshTokens.Failure.invalid("the user is gone or blocked")
         }
         return user
