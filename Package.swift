@@ -38,7 +38,18 @@ let package = Package(
                 "COpenSSL", "CCurl", "CSQLite", "CCrypt", "CPostgreSQL",
                 .product(name: "Logging", package: "swift-log"),
             ],
-            path: "Sources/GangwayCore"
+            path: "Sources/GangwayCore",
+            // libcrypto, SQLite and libxcrypt are linked from their static archives: every function start
+            // then skips loading and relocating three shared objects, and the binaries do not depend on
+            // the build machine's libcrypt.so.1 (Amazon Linux 2023 ships .so.2).
+            linkerSettings: [
+                .linkedLibrary(":libcrypto.a", .when(platforms: [.linux])),
+                .linkedLibrary(":libsqlite3.a", .when(platforms: [.linux])),
+                .linkedLibrary(":libcrypt.a", .when(platforms: [.linux])),
+                .linkedLibrary("crypto", .when(platforms: [.macOS])),
+                .linkedLibrary("sqlite3", .when(platforms: [.macOS])),
+                .linkedLibrary("m"),
+            ]
         ),
 
         // The local runtime shim: plays API Gateway (HTTP) and the Lambda Runtime API (warm workers).
