@@ -39,5 +39,26 @@ bench_free_port() {
     echo "bench: no free port found" >&2; exit 2
 }
 
+# Starts `gangway serve --mode warm` in the background and waits up to 30 s for it to listen.
+# Usage: bench_serve STORE PORT WORKERS OUT_PREFIX; sets BENCH_SERVER to its pid. Returns 1 (server reaped,
+# BENCH_SERVER empty) if it did not come up, e.g. because the port was taken meanwhile.
+bench_serve() {
+    local store="$1" port="$2" workers="$3" out="$4"
+    GANGWAY_LOG_LEVEL="${GANGWAY_LOG_LEVEL:-info}" "$BENCH_BIN/gangway" serve --mode warm --host 127.0.0.1 --port "$port" \
+        --workers "$workers" --store "$store" --routes "$BENCH_ROOT/infra/routes.json" \
+        --functions-dir "$BENCH_BIN" >"$out.out" 2>"$out.err" &
+    BENCH_SERVER=$!
+    for _ in $(seq 1 300); do
+        grep -q "gangway listening" "$out.out" 2>/dev/null && return 0
+        kill -0 "$BENCH_SERVER" 2>/dev/null || break
+        sleep 0.1
+    done
+    grep -q "gangway listening" "$out.out" && return 0
+    kill -TERM "$BENCH_SERVER" 2>/dev/null || true
+    wait "$BENCH_SERVER" 2>/dev/null || true
+    BENCH_SERVER=""
+    return 1
+}
+
 # Load average, so each table says how busy the machine was.
 bench_load() { cut -d' ' -f1-3 /proc/loadavg; }

@@ -93,17 +93,7 @@ for attempt in 1 2 3; do
     host="127.0.0.1:$port"
     store="sqlite:$tmp/g$attempt.db"
     timeout 60 "$BENCH_BIN/gangway" init --store "$store" --issuer "http://$host/" --json >"$tmp/init.json"
-    GANGWAY_LOG_LEVEL="${GANGWAY_LOG_LEVEL:-info}" "$BENCH_BIN/gangway" serve --mode warm --host 127.0.0.1 --port "$port" \
-        --workers 1 --store "$store" --routes "$BENCH_ROOT/infra/routes.json" \
-        --functions-dir "$BENCH_BIN" >"$tmp/serve.out" 2>"$tmp/serve.err" &
-    server=$!
-    for _ in $(seq 1 300); do
-        grep -q "gangway listening" "$tmp/serve.out" 2>/dev/null && break
-        kill -0 "$server" 2>/dev/null || break
-        sleep 0.1
-    done
-    grep -q "gangway listening" "$tmp/serve.out" && break
-    stop "$server"; server=""
+    if bench_serve "$store" "$port" 1 "$tmp/serve"; then server="$BENCH_SERVER"; break; fi
     [[ $attempt == 3 ]] && { echo "bench: gateway did not start:" >&2; cat "$tmp/serve.err" >&2; exit 1; }
 done
 base="http://$host"

@@ -121,17 +121,7 @@ for attempt in 1 2 3; do
     store="sqlite:$tmp/w$attempt.db"
     timeout 60 "$BENCH_BIN/gangway" init --store "$store" --issuer "http://$host/" --json >"$tmp/winit.json"
     timeout 60 "$BENCH_BIN/gangway" users create --store "$store" --email "$email" --password "$password" >/dev/null
-    GANGWAY_LOG_LEVEL="${GANGWAY_LOG_LEVEL:-info}" "$BENCH_BIN/gangway" serve --mode warm --host 127.0.0.1 --port "$port" \
-        --workers "$workers" --store "$store" --routes "$BENCH_ROOT/infra/routes.json" \
-        --functions-dir "$BENCH_BIN" >"$tmp/serve.out" 2>"$tmp/serve.err" &
-    server=$!
-    for _ in $(seq 1 300); do
-        grep -q "gangway listening" "$tmp/serve.out" 2>/dev/null && break
-        kill -0 "$server" 2>/dev/null || break
-        sleep 0.1
-    done
-    grep -q "gangway listening" "$tmp/serve.out" && break
-    stop_server
+    if bench_serve "$store" "$port" "$workers" "$tmp/serve"; then server="$BENCH_SERVER"; break; fi
     [[ $attempt == 3 ]] && { echo "bench: gateway did not start:" >&2; cat "$tmp/serve.err" >&2; exit 1; }
 done
 url="http://$host/oauth/token"

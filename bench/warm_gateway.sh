@@ -31,18 +31,7 @@ trap cleanup EXIT
 # Start the gateway; retry on another port if someone took ours in between.
 for attempt in 1 2 3; do
     port="$(bench_free_port)"
-    GANGWAY_LOG_LEVEL="${GANGWAY_LOG_LEVEL:-info}" "$BENCH_BIN/gangway" serve --mode warm --host 127.0.0.1 --port "$port" \
-        --workers "$workers" --store "sqlite:$tmp/b.db" --routes "$BENCH_ROOT/infra/routes.json" \
-        --functions-dir "$BENCH_BIN" >"$tmp/serve.out" 2>"$tmp/serve.err" &
-    server=$!
-    for _ in $(seq 1 300); do
-        grep -q "gangway listening" "$tmp/serve.out" 2>/dev/null && break
-        kill -0 "$server" 2>/dev/null || break
-        sleep 0.1
-    done
-    grep -q "gangway listening" "$tmp/serve.out" && break
-    wait "$server" 2>/dev/null || true
-    server=""
+    if bench_serve "sqlite:$tmp/b.db" "$port" "$workers" "$tmp/serve"; then server="$BENCH_SERVER"; break; fi
     [[ $attempt == 3 ]] && { echo "bench: gateway did not start:" >&2; cat "$tmp/serve.err" >&2; exit 1; }
 done
 url="http://127.0.0.1:$port/.well-known/jwks.json"
