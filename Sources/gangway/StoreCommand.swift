@@ -16,7 +16,7 @@ struct StoreCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "store",
         abstract: "Read and write the key-value store.",
-        subcommands: [Get.self, Put.self, Insert.self, Delete.self, List.self, Incr.self]
+        subcommands: [Get.self, Put.self, Insert.self, Delete.self, List.self, Incr.self, Purge.self]
     )
 
     /// Exit code when the operation's condition did not hold.
@@ -106,6 +106,15 @@ struct StoreCommand: AsyncParsableCommand {
             for entry in try await options.open().list(prefix: prefix, after: after, limit: limit) {
                 StoreCommand.write("\(entry.key)\t\(entry.record.version)\t\(String(decoding: entry.record.value, as: UTF8.self))")
             }
+        }
+    }
+
+    struct Purge: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Delete expired records for good; prints how many (run it from cron or a schedule).")
+        @OptionGroup var options: Options
+
+        func run() async throws {
+            StoreCommand.write("purged\t\(try await options.open().purgeExpired())")
         }
     }
 

@@ -27,6 +27,7 @@ struct IdentityLinkingTests {
         func list(prefix: String, after: String?, limit: Int) async throws -> [StoreEntry] {
             try await inner.list(prefix: prefix, after: after, limit: limit)
         }
+        func purgeExpired() async throws -> Int { try await inner.purgeExpired() }
     }
 
     static func setUp() async throws -> (ManagementCall, FlakyStore, [User]) {

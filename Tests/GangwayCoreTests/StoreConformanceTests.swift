@@ -169,6 +169,19 @@ struct StoreConformanceTests {
         #expect(paged == (try await store.list(prefix: "").map(\.key)))
     }
 
+    @Test("purgeExpired deletes expired records for good and nothing else", arguments: StoreBackend.enabled)
+    func purgeExpired(_ backend: StoreBackend) async throws {
+        let (store, _) = try backend.make()
+        try await store.put("gone/1", bytes("a"), ttl: .milliseconds(30))
+        try await store.put("gone/2", bytes("b"), ttl: .milliseconds(30))
+        try await store.put("kept", bytes("c"), ttl: .seconds(3600))
+        try await store.put("forever", bytes("d"))
+        try await Task.sleep(for: .milliseconds(80))
+        #expect(try await store.purgeExpired() == 2)
+        #expect(try await store.purgeExpired() == 0)
+        #expect(try await store.list(prefix: "").map(\.key) == ["forever", "kept"])
+    }
+
     @Test(arguments: StoreBackend.enabled)
     func ttlExpiry(_ backend: StoreBackend) async throws {
         let (store, _) = try backend.make()

@@ -56,6 +56,9 @@ public protocol KeyValueStore: Sendable {
     @discardableResult func delete(_ key: String, expectedVersion: Int64?) async throws -> Bool
     /// Entries whose key starts with prefix, in ascending key (byte) order, strictly after `after` if given, at most `limit`. Expired entries omitted.
     func list(prefix: String, after: String?, limit: Int) async throws -> [StoreEntry]
+    /// Deletes expired records for good (they are already invisible); returns how many. Run it periodically:
+    /// refresh tokens and log events expire by the thousand (`gangway store purge`).
+    func purgeExpired() async throws -> Int
 }
 
 // MARK: - Conveniences
