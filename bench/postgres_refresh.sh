@@ -16,6 +16,7 @@
 # Env: BENCH_WRK_SECONDS (default 10), BENCH_WORKERS (2), BENCH_CHAINS (4, even), plus lib.sh's build settings.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/refresh_chains.sh"
 bench_need wrk curl jq ss
 bench_build
 
@@ -55,16 +56,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-app_credentials() { jq -r '.app.client_id + " " + .app.client_secret' "$1"; }
-login_body() {
-    jq -nc --arg c "$1" --arg s "$2" --arg u "$email" --arg p "$password" '{
-        grant_type: "http://auth0.com/oauth/grant-type/password-realm", realm: "Username-Password-Authentication",
-        username: $u, password: $p, scope: "openid offline_access", client_id: $c, client_secret: $s}'
-}
-refresh_body() {
-    jq -nc --arg c "$1" --arg s "$2" --arg r "$3" '{grant_type: "refresh_token", refresh_token: $r, client_id: $c, client_secret: $s}'
-}
-
 # start_gateways NAME STORE... : one tenant (issuer = the first gateway's address, the others as domains) in
 # STORE (the first one; the rest name the same database for the other gateways), then one `gangway serve` per
 # STORE. Sets ports[] and hosts[]; the tenant's app is in $tmp/NAME-init.json. Retries on a port race.
@@ -100,27 +91,6 @@ start_gateways() {
         stop_servers
         # A port was taken: try new ports (a new tenant in the same store; tenants are picked by host).
         [[ $attempt == 3 ]] && { echo "bench: gateway did not start:" >&2; cat "$tmp/$name"-*.err >&2; exit 1; }
-    done
-}
-
-# chain_file NAME HOST N OUT: "client_id client_secret host", then N fresh refresh tokens, each minted by a login
-# through HOST and warmed by 10 refreshes there (every worker has served the route before wrk starts).
-chain_file() {
-    local name="$1" host="$2" n="$3" out="$4" cid secret code rt i
-    read -r cid secret < <(app_credentials "$tmp/$name-init.json")
-    local url="http://$host/oauth/token"
-    post() { curl -s -o "$tmp/body" -w '%{http_code}' --max-time 30 -H 'content-type: application/json' --data-binary "$1" "$url" || true; }
-    printf '%s %s %s\n' "$cid" "$secret" "$host" >"$out"
-    for _ in $(seq 1 "$n"); do
-        code="$(post "$(login_body "$cid" "$secret")")"
-        rt="$(jq -r '.refresh_token // empty' "$tmp/body" 2>/dev/null || true)"
-        [[ "$code" == 200 && -n "$rt" ]] || { echo "bench: login through $host got HTTP $code: $(head -c 300 "$tmp/body")" >&2; exit 1; }
-        for i in $(seq 1 10); do
-            code="$(post "$(refresh_body "$cid" "$secret" "$rt")")"
-            rt="$(jq -r '.refresh_token // empty' "$tmp/body" 2>/dev/null || true)"
-            [[ "$code" == 200 && -n "$rt" ]] || { echo "bench: warm-up refresh through $host got HTTP $code: $(head -c 300 "$tmp/body")" >&2; exit 1; }
-        done
-        echo "$rt" >>"$out"
     done
 }
 
@@ -171,7 +141,7 @@ run_wrk() {
 
 # ---------------------------------------------------------------- 1. SQLite, one gateway
 start_gateways sqlite "sqlite:$tmp/sqlite.db"
-chain_file sqlite "${hosts[0]}" "$chains" "$tmp/sqlite.args"
+bench_token_chains "$tmp/sqlite-init.json" "${hosts[0]}" "$chains" "$tmp/sqlite.args"
 run_wrk "SQLite, 1 gateway" "$tmp/sqlite.args"
 sqlite_rps="$rps"; sqlite_lat="$lat"; sqlite_cpu="$cpu_gw_ms"
 stop_servers
@@ -180,7 +150,7 @@ stop_servers
 schema="bench_$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"; schemas+=("$schema")
 store="$(with_query "$pg" "schema=$schema")"
 start_gateways pg1 "$(with_query "$store" application_name=gangway_bench_a)"
-chain_file pg1 "${hosts[0]}" "$chains" "$tmp/pg1.args"
+bench_token_chains "$tmp/pg1-init.json" "${hosts[0]}" "$chains" "$tmp/pg1.args"
 run_wrk "PostgreSQL, 1 gateway" "$tmp/pg1.args"
 pg1_rps="$rps"; pg1_lat="$lat"; pg1_cpu="$cpu_gw_ms"; pg1_db="$cpu_db_ms"
 stop_servers
@@ -189,8 +159,8 @@ stop_servers
 schema="bench_$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"; schemas+=("$schema")
 store="$(with_query "$pg" "schema=$schema")"
 start_gateways pg2 "$(with_query "$store" application_name=gangway_bench_a)" "$(with_query "$store" application_name=gangway_bench_b)"
-chain_file pg2 "${hosts[0]}" $((chains / 2)) "$tmp/pg2a.args"
-chain_file pg2 "${hosts[1]}" $((chains / 2)) "$tmp/pg2b.args"
+bench_token_chains "$tmp/pg2-init.json" "${hosts[0]}" $((chains / 2)) "$tmp/pg2a.args"
+bench_token_chains "$tmp/pg2-init.json" "${hosts[1]}" $((chains / 2)) "$tmp/pg2b.args"
 run_wrk "PostgreSQL, 2 gateways" "$tmp/pg2a.args" "$tmp/pg2b.args"
 pg2_rps="$rps"; pg2_lat="$lat"; pg2_cpu="$cpu_gw_ms"; pg2_db="$cpu_db_ms"
 stop_servers

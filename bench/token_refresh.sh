@@ -16,6 +16,7 @@
 #      BENCH_SIGN_ROUNDS (3), plus lib.sh's build settings.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/refresh_chains.sh"
 bench_need hyperfine wrk curl jq openssl ss
 bench_build
 
@@ -52,15 +53,6 @@ token_event() {
         body: $body, isBase64Encoded: false}'
 }
 # The tenant's first-party app from `gangway init --json` ($1), as "client_id client_secret".
-app_credentials() { jq -r '.app.client_id + " " + .app.client_secret' "$1"; }
-login_body() {
-    jq -nc --arg c "$1" --arg s "$2" --arg u "$email" --arg p "$password" '{
-        grant_type: "http://auth0.com/oauth/grant-type/password-realm", realm: "Username-Password-Authentication",
-        username: $u, password: $p, scope: "openid offline_access", client_id: $c, client_secret: $s}'
-}
-refresh_body() {
-    jq -nc --arg c "$1" --arg s "$2" --arg r "$3" '{grant_type: "refresh_token", refresh_token: $r, client_id: $c, client_secret: $s}'
-}
 median_ms() { jq -r ".results[$2].median * 1000" "$1"; }
 
 # ---------------------------------------------------------------- 1. cold
@@ -68,17 +60,17 @@ host=127.0.0.1:3000
 timeout 60 "$BENCH_BIN/gangway" init --store "sqlite:$tmp/b.db" --issuer "http://$host/" --json >"$tmp/init.json"
 timeout 60 "$BENCH_BIN/gangway" users create --store "sqlite:$tmp/b.db" --email "$email" --password "$password" >/dev/null
 export GANGWAY_STORE="sqlite:$tmp/b.db"
-read -r cid secret < <(app_credentials "$tmp/init.json")
+read -r cid secret < <(bench_app_credentials "$tmp/init.json")
 
 # N logins (bcrypt, two at a time) -> N refresh-token families -> N refresh events.
 n=$((runs + warmup + 5))
-token_event "$(login_body "$cid" "$secret")" "$host" bench-login >"$tmp/login.json"
+token_event "$(bench_login_body "$cid" "$secret")" "$host" bench-login >"$tmp/login.json"
 mkdir "$tmp/logins" "$tmp/events"
 seq 1 "$n" | timeout 300 xargs -P 2 -I{} sh -c 'exec "$1" < "$2/login.json" > "$2/logins/$3.json" 2>/dev/null' _ "$BENCH_BIN/token" "$tmp" {}
 for i in $(seq 1 "$n"); do
     rt="$(jq -r 'select(.statusCode == 200) | .body | fromjson | .refresh_token // empty' "$tmp/logins/$i.json")"
     [[ -n "$rt" ]] || { echo "bench: login $i failed: $(head -c 300 "$tmp/logins/$i.json")" >&2; exit 1; }
-    token_event "$(refresh_body "$cid" "$secret" "$rt")" "$host" "bench-refresh-$i" >"$tmp/events/$i.json"
+    token_event "$(bench_refresh_body "$cid" "$secret" "$rt")" "$host" "bench-refresh-$i" >"$tmp/events/$i.json"
 done
 echo "cold: minted $n refresh tokens by password-realm login" >&2
 
@@ -125,22 +117,9 @@ for attempt in 1 2 3; do
     [[ $attempt == 3 ]] && { echo "bench: gateway did not start:" >&2; cat "$tmp/serve.err" >&2; exit 1; }
 done
 url="http://$host/oauth/token"
-read -r cid secret < <(app_credentials "$tmp/winit.json")
 
-post() { curl -s -o "$tmp/body" -w '%{http_code}' --max-time 10 -H 'content-type: application/json' --data-binary "$1" "$url" || true; }
 # One login per wrk thread through the gateway, then 10 refreshes along each chain to warm every worker.
-printf '%s %s %s\n' "$cid" "$secret" "$host" >"$tmp/wrk-args"
-for chain in 1 2; do
-    code="$(post "$(login_body "$cid" "$secret")")"
-    rt="$(jq -r '.refresh_token // empty' "$tmp/body" 2>/dev/null || true)"
-    [[ "$code" == 200 && -n "$rt" ]] || { echo "bench: login through the gateway got HTTP $code: $(head -c 300 "$tmp/body")" >&2; exit 1; }
-    for _ in $(seq 1 10); do
-        code="$(post "$(refresh_body "$cid" "$secret" "$rt")")"
-        rt="$(jq -r '.refresh_token // empty' "$tmp/body" 2>/dev/null || true)"
-        [[ "$code" == 200 && -n "$rt" ]] || { echo "bench: warm-up refresh got HTTP $code: $(head -c 300 "$tmp/body")" >&2; exit 1; }
-    done
-    echo "$rt" >>"$tmp/wrk-args"
-done
+bench_token_chains "$tmp/winit.json" "$host" 2 "$tmp/wrk-args"
 jq -e '.id_token and .access_token' "$tmp/body" >/dev/null || { echo "bench: refresh grant did not return two tokens" >&2; exit 1; }
 
 # The bound: one core's RS256 sign rate (`openssl speed`, CPU time) / 2 signatures per grant.
