@@ -61,18 +61,29 @@ public struct Function: Sendable {
         }
     }
 
+    /// A response, and the log line to write once it has been delivered (the caller need not wait for it).
+    struct Handled {
+        let response: GatewayResponse
+        let afterDelivery: () -> Void
+
+        init(_ response: GatewayResponse, afterDelivery: @escaping () -> Void = {}) {
+            self.response = response
+            self.afterDelivery = afterDelivery
+        }
+    }
+
     /// Turns one raw event into one response. Never throws: every failure becomes a well-formed error answer.
-    public func handle(eventBytes: [UInt8], requestId fallbackId: String? = nil) async -> GatewayResponse {
+    func handle(eventBytes: [UInt8], requestId fallbackId: String? = nil) async -> Handled {
         let started = ContinuousClock.now
         if eventBytes.count > configuration.maxEventBytes {
-            return errorShape.response(for: HTTPError(413, "request_too_large", "Request is too large."))
+            return Handled(errorShape.response(for: HTTPError(413, "request_too_large", "Request is too large.")))
         }
         let event: GatewayEvent
         do {
             event = try JSON.decode(GatewayEvent.self, from: Data(eventBytes))
         } catch {
             logger.warning("malformed event", metadata: ["request_id": .string(fallbackId ?? "-")])
-            return errorShape.response(for: .badRequest("Malformed request event."))
+            return Handled(errorShape.response(for: .badRequest("Malformed request event.")))
         }
         let request = FunctionRequest(event: event, maxBodyBytes: configuration.maxBodyBytes)
         var logger = self.logger
@@ -90,14 +101,16 @@ public struct Function: Sendable {
                 for: HTTPError(500, "server_error", "Internal error; request id \(request.requestId).")
             )
         }
-        logger.info(
-            "handled",
-            metadata: [
-                "route": .string(request.routeKey), "status": .stringConvertible(response.statusCode),
-                "ms": .string(Self.milliseconds(ContinuousClock.now - started)),
-            ]
-        )
-        return response
+        let elapsed = ContinuousClock.now - started
+        return Handled(response) {
+            logger.info(
+                "handled",
+                metadata: [
+                    "route": .string(request.routeKey), "status": .stringConvertible(response.statusCode),
+                    "ms": .string(Self.milliseconds(elapsed)),
+                ]
+            )
+        }
     }
 
     static func milliseconds(_ d: Duration) -> String {

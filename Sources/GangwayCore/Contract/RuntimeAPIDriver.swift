@@ -14,19 +14,24 @@ struct RuntimeAPIDriver {
     static let maxPlatformEventBytes = 16 << 20
 
     func run() async -> Never {
-        let base = "http://\(api)/2018-06-01/runtime"
-        // The long poll for the next invocation has no total timeout; posting answers has a short one.
+        let base = "/2018-06-01/runtime"
         // The event is read whole whatever its size (the platform caps it: 6 MB on Lambda), so that
         // `handle` can answer an event over GANGWAY_MAX_EVENT_BYTES with 413: a cap here would make the
         // read fail with no request id to answer, and the worker would exit (the caller gets a 502).
-        let client = UpstreamClient(
-            connectTimeout: .seconds(2), totalTimeout: nil,
-            maxResponseBytes: max(function.configuration.maxEventBytes + 1, Self.maxPlatformEventBytes)
-        )
+        let connection: RuntimeAPIConnection
+        do {
+            connection = try RuntimeAPIConnection(
+                endpoint: api, maxResponseBytes: max(function.configuration.maxEventBytes + 1, Self.maxPlatformEventBytes)
+            )
+        } catch {
+            function.logger.error("bad runtime API address", metadata: ["error": .string(error.description)])
+            exit(1)
+        }
         while true {
-            let next: UpstreamResponse
+            let next: RuntimeAPIConnection.Response
             do {
-                next = try client.send(UpstreamRequest(method: "GET", url: "\(base)/invocation/next"))
+                // The long poll for the next invocation has no timeout; posting answers has a short one.
+                next = try connection.send(method: "GET", path: "\(base)/invocation/next")
             } catch {
                 // The runtime API is gone (the gateway stopped): a worker has nothing left to do.
                 function.logger.notice("runtime API unreachable; exiting", metadata: ["error": .string(error.description)])
@@ -36,23 +41,14 @@ struct RuntimeAPIDriver {
                 function.logger.error("runtime API gave no invocation", metadata: ["status": .stringConvertible(next.status)])
                 exit(1)
             }
-            let response = await function.handle(eventBytes: next.body, requestId: id)
+            let handled = await function.handle(eventBytes: next.body, requestId: id)
+            defer { handled.afterDelivery() }
             do {
-                let body = try JSON.encode(response)
-                _ = try client.send(
-                    UpstreamRequest(
-                        method: "POST", url: "\(base)/invocation/\(id)/response",
-                        headers: [("content-type", "application/json")], body: Array(body)
-                    )
-                )
+                let body = try JSON.encode(handled.response)
+                _ = try connection.send(method: "POST", path: "\(base)/invocation/\(id)/response", body: Array(body), timeout: .seconds(10))
             } catch {
                 let report = #"{"errorType":"Runtime.ResponseFailed","errorMessage":"could not deliver the response"}"#
-                _ = try? client.send(
-                    UpstreamRequest(
-                        method: "POST", url: "\(base)/invocation/\(id)/error",
-                        headers: [("content-type", "application/json")], body: Array(report.utf8)
-                    )
-                )
+                _ = try? connection.send(method: "POST", path: "\(base)/invocation/\(id)/error", body: Array(report.utf8), timeout: .seconds(10))
             }
         }
     }

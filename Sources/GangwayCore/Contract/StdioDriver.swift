@@ -10,9 +10,10 @@ struct StdioDriver {
 
     func run() async -> Never {
         let input = readStandardInput(limit: function.configuration.maxEventBytes + 1)
-        let response = await function.handle(eventBytes: input)
-        let text = (try? JSON.string(response)) ?? #"{"statusCode":500,"headers":{},"body":"","isBase64Encoded":false}"#
+        let handled = await function.handle(eventBytes: input)
+        let text = (try? JSON.string(handled.response)) ?? #"{"statusCode":500,"headers":{},"body":"","isBase64Encoded":false}"#
         writeStandardOutput(text + "\n")
+        handled.afterDelivery()
         exit(0)
     }
 
