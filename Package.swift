@@ -78,5 +78,13 @@ let package = Package(
 
         .testTarget(name: "GangwayCoreTests", dependencies: ["GangwayCore"], path: "Tests/GangwayCoreTests"),
         .testTarget(name: "GangwayTests", dependencies: ["GangwayCore"], path: "Tests/GangwayTests"),
-    ] + functions.map { .executableTarget(name: $0, dependencies: ["GangwayCore"], path: "functions/\($0)") }
+    ] + functions.map {
+        .executableTarget(
+            name: $0, dependencies: ["GangwayCore"], path: "functions/\($0)",
+            // Functions ship with the Swift runtime linked in statically: a cold start is our product's latency
+            // and skips loading a dozen shared objects. (Set per target, not with --static-swift-stdlib: the
+            // `gangway` gateway stays dynamic so NIO can take over Swift's global executor; see Gateway.swift.)
+            linkerSettings: [.unsafeFlags(["-static-stdlib", "-Xlinker", "-l_FoundationCollections", "-Xlinker", "-l_FoundationCShims"], .when(platforms: [.linux], configuration: .release))]
+        )
+    }
 )

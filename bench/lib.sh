@@ -17,8 +17,8 @@ bench_need() {
 # Builds the release binaries once (static Swift stdlib, as shipped) unless told not to.
 bench_build() {
     if [[ "${GANGWAY_BENCH_SKIP_BUILD:-0}" != 1 ]]; then
-        echo "bench: swift build -c release --static-swift-stdlib --scratch-path $BENCH_BUILD_DIR" >&2
-        (cd "$BENCH_ROOT" && swift build -c release --static-swift-stdlib --scratch-path "$BENCH_BUILD_DIR" >&2)
+        echo "bench: swift build -c release --scratch-path $BENCH_BUILD_DIR" >&2
+        (cd "$BENCH_ROOT" && swift build -c release --scratch-path "$BENCH_BUILD_DIR" >&2)
     fi
     [[ -x "$BENCH_BIN/gangway" ]] || { echo "bench: no release build in $BENCH_BIN" >&2; exit 2; }
 }

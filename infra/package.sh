@@ -25,7 +25,7 @@ dist="$(cd "$dist" && pwd)"
 if [ "${GANGWAY_SKIP_BUILD:-0}" != "1" ]; then
   for f in $functions; do
     echo "package: building $f (release, static Swift runtime)" >&2
-    swift build -c release --static-swift-stdlib --product "$f"
+    swift build -c release --product "$f"
   done
 fi
 bin="${GANGWAY_RELEASE_BIN_DIR:-$(swift build -c release --show-bin-path)}"

@@ -3,5 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 GANGWAY_SKIP_PYTHON=1 bash scripts/bootstrap.sh
-swift build -c release --static-swift-stdlib
+swift build -c release
 exec .build/release/gangway serve "$@"

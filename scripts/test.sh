@@ -11,7 +11,7 @@ export GANGWAY_REQUIRE_POSTGRES=1
 swift build --build-tests
 # Functions as they ship: release, static Swift runtime. The suite checks what they link.
 for f in $(.venv/bin/python -c 'import json; print(" ".join(json.load(open("infra/routes.json"))["functions"]))'); do
-  swift build -c release --static-swift-stdlib --product "$f"
+  swift build -c release --product "$f"
 done
 
 export GANGWAY_BIN_DIR="$PWD/.build/debug"

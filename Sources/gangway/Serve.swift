@@ -16,6 +16,9 @@ struct Serve: AsyncParsableCommand {
     @OptionGroup var store: StoreOptions
 
     func run() async throws {
+        if !Gateway.adoptEventLoopsAsGlobalExecutor() {
+            Log.logger("gateway").notice("Swift's global executor stays in place (static Swift runtime?): the gateway runs slower")
+        }
         guard let mode = Gateway.Mode(rawValue: mode) else { throw ValidationError("--mode must be cgi or warm") }
         guard let routes = routes ?? Paths.routes() else { throw ValidationError("infra/routes.json not found; pass --routes") }
         let storeURL = store.resolved

@@ -86,7 +86,7 @@ struct FunctionContractTests {
         let routes = try RouteTable.load(path: Bin.routes)
         for name in routes.functions.keys {
             let binary = Bin.release + "/" + name
-            #expect(FileManager.default.fileExists(atPath: binary), "build it: swift build -c release --static-swift-stdlib --product \(name)")
+            #expect(FileManager.default.fileExists(atPath: binary), "build it: swift build -c release --product \(name)")
             let ldd = try runProcess("/usr/bin/ldd", [binary])
             #expect(ldd.status == 0)
             for forbidden in ["libFoundation.so", "libFoundationEssentials.so", "libicu", "libswiftCore.so", "lib_FoundationICU"] {
