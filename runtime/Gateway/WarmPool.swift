@@ -57,9 +57,13 @@ actor WarmPool: FunctionInvoker {
     private struct Pending {
         var continuation: CheckedContinuation<InvocationOutcome, Never>
         var sandbox: Int?
-        var timer: Task<Void, Never>?
+        let deadline: ContinuousClock.Instant
     }
     private var stopping = false
+    /// One task for every deadline (started with the first invocation) rather than a timer task per invocation:
+    /// timeouts are cut within `reaperInterval` of the deadline, and a warm invocation costs no timer.
+    private var reaper: Task<Void, Never>?
+    static let reaperInterval = Duration.milliseconds(50)
 
     init(functions: FunctionDirectory, workersPerFunction: Int, logger: Logger) {
         self.functions = functions
@@ -90,14 +94,24 @@ actor WarmPool: FunctionInvoker {
             deadline: .now + spec.timeout
         )
         let id = invocation.id
-        return await withCheckedContinuation { continuation in
-            let timer = Task { [weak self] in
-                guard (try? await Task.sleep(until: invocation.deadline)) != nil else { return }
-                await self?.expire(id)
+        if reaper == nil {
+            reaper = Task { [weak self] in
+                while (try? await Task.sleep(for: Self.reaperInterval)) != nil {
+                    guard let self, await self.expireOverdue() else { return }
+                }
             }
-            pending[id] = Pending(continuation: continuation, sandbox: nil, timer: timer)
+        }
+        return await withCheckedContinuation { continuation in
+            pending[id] = Pending(continuation: continuation, sandbox: nil, deadline: invocation.deadline)
             dispatch(invocation)
         }
+    }
+
+    /// Expires every invocation past its deadline; false once the pool is stopping.
+    private func expireOverdue() -> Bool {
+        let now = ContinuousClock.now
+        for (id, entry) in pending where entry.deadline <= now { expire(id) }
+        return !stopping
     }
 
     private func dispatch(_ invocation: Invocation) {
@@ -120,7 +134,6 @@ actor WarmPool: FunctionInvoker {
 
     private func finish(_ id: String, _ outcome: InvocationOutcome) {
         guard let entry = pending.removeValue(forKey: id) else { return }
-        entry.timer?.cancel()
         if let index = entry.sandbox, sandboxes[index]?.current == id { sandboxes[index]?.current = nil }
         queued = queued.mapValues { $0.filter { $0.id != id } }
         entry.continuation.resume(returning: outcome)
@@ -228,6 +241,7 @@ actor WarmPool: FunctionInvoker {
 
     func shutdown() async {
         stopping = true
+        reaper?.cancel()
         for (index, state) in sandboxes {
             state.waiting?.resume(returning: nil)
             sandboxes[index]?.waiting = nil
@@ -238,15 +252,56 @@ actor WarmPool: FunctionInvoker {
 
     /// The Lambda Runtime API (2018-06-01) for one sandbox, on an ephemeral loopback port.
     private nonisolated func runtimeAPI(for sandbox: Sandbox) -> any Service {
-        let router = Router()
-        let base = "/2018-06-01/runtime"
-        router.get("\(base)/invocation/next") { _, _ -> Response in
-            guard let invocation = await self.next(sandbox: sandbox.index, function: sandbox.function) else {
+        Application(
+            responder: RuntimeAPIResponder(pool: self, sandbox: sandbox),
+            configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: nil),
+            onServerRunning: { channel in
+                await self.listening(sandbox: sandbox, port: channel.localAddress?.port ?? 0)
+            },
+            logger: Logger(label: "runtime-api", factory: { _ in SwiftLogNoOpLogHandler() })
+        )
+    }
+
+    /// Answers the four Runtime API routes a worker uses. Matched by hand rather than with a `Router`: this
+    /// runs twice per warm invocation, and the routes are fixed.
+    struct RuntimeAPIResponder: HTTPResponder {
+        typealias Context = BasicRequestContext
+        let pool: WarmPool
+        let sandbox: Sandbox
+        static let base = "/2018-06-01/runtime/"
+
+        func respond(to request: Request, context: Context) async throws -> Response {
+            let path = request.uri.path
+            guard path.hasPrefix(Self.base) else { return Response(status: .notFound) }
+            let route = path.dropFirst(Self.base.count).split(separator: "/", omittingEmptySubsequences: false)
+            switch (request.method, route.count, route.first, route.last) {
+            case (.get, 2, "invocation", "next"):
+                return await next()
+            case (.post, 3, "invocation", "response"):
+                let id = String(route[1])
+                guard let body = try? await request.body.collect(upTo: Limits.maxResponseBytes) else {
+                    _ = await pool.fail(sandbox: sandbox.index, id: id, report: "response larger than the limit")
+                    return Response(status: .contentTooLarge)
+                }
+                let known = await pool.respond(sandbox: sandbox.index, id: id, body: Array(buffer: body))
+                return Response(status: known ? .accepted : .notFound)
+            case (.post, 3, "invocation", "error"):
+                let known = await pool.fail(sandbox: sandbox.index, id: String(route[1]), report: await report(request))
+                return Response(status: known ? .accepted : .notFound)
+            case (.post, 2, "init", "error"):
+                let report = await report(request)
+                pool.logger.error("worker failed to initialise", metadata: ["function": "\(sandbox.function)", "report": "\(report)"])
+                return Response(status: .accepted)
+            default:
+                return Response(status: .notFound)
+            }
+        }
+
+        private func next() async -> Response {
+            guard let invocation = await pool.next(sandbox: sandbox.index, function: sandbox.function) else {
                 return Response(status: .serviceUnavailable)
             }
-            let deadline = Date.now.addingTimeInterval(
-                Double((invocation.deadline - .now).components.seconds)
-            )
+            let deadline = Date.now.addingTimeInterval(Double((invocation.deadline - .now).components.seconds))
             var headers = HTTPFields()
             headers[.contentType] = "application/json"
             headers[HTTPField.Name("Lambda-Runtime-Aws-Request-Id")!] = invocation.id
@@ -255,33 +310,9 @@ actor WarmPool: FunctionInvoker {
                 "arn:aws:lambda:local:000000000000:function:\(invocation.function)"
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: invocation.event)))
         }
-        router.post("\(base)/invocation/:id/response") { request, context -> Response in
-            let id = try context.parameters.require("id")
-            guard let body = try? await request.body.collect(upTo: Limits.maxResponseBytes) else {
-                _ = await self.fail(sandbox: sandbox.index, id: id, report: "response larger than the limit")
-                return Response(status: .contentTooLarge)
-            }
-            let known = await self.respond(sandbox: sandbox.index, id: id, body: Array(buffer: body))
-            return Response(status: known ? .accepted : .notFound)
+
+        private func report(_ request: Request) async -> String {
+            (try? await request.body.collect(upTo: 64 * 1024)).map { String(buffer: $0) } ?? ""
         }
-        router.post("\(base)/invocation/:id/error") { request, context -> Response in
-            let id = try context.parameters.require("id")
-            let body = (try? await request.body.collect(upTo: 64 * 1024)).map { String(buffer: $0) } ?? ""
-            let known = await self.fail(sandbox: sandbox.index, id: id, report: body)
-            return Response(status: known ? .accepted : .notFound)
-        }
-        router.post("\(base)/init/error") { request, _ -> Response in
-            let body = (try? await request.body.collect(upTo: 64 * 1024)).map { String(buffer: $0) } ?? ""
-            self.logger.error("worker failed to initialise", metadata: ["function": "\(sandbox.function)", "report": "\(body)"])
-            return Response(status: .accepted)
-        }
-        return Application(
-            router: router,
-            configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: nil),
-            onServerRunning: { channel in
-                await self.listening(sandbox: sandbox, port: channel.localAddress?.port ?? 0)
-            },
-            logger: Logger(label: "runtime-api", factory: { _ in SwiftLogNoOpLogHandler() })
-        )
     }
 }
