@@ -63,6 +63,16 @@ struct ContractTests {
         do { _ = try Self.request(body: body, contentType: type).parameters() } catch { #expect(error.status == status) }
     }
 
+    @Test("JSON values keep their type: strings stay strings, numbers never become strings or booleans")
+    func jsonValueTypes() throws {
+        let text = #"{"s":"1","t":"true","b":true,"i":3,"d":1.5,"n":null,"a":[1,"y",[]],"o":{"k":false,"e":{}}}"#
+        let value = try JSON.decode(JSONValue.self, from: Data(text.utf8))
+        #expect(value == .object([
+            "s": .string("1"), "t": .string("true"), "b": .bool(true), "i": .int(3), "d": .double(1.5), "n": .null,
+            "a": .array([.int(1), .string("y"), .array([])]), "o": .object(["k": .bool(false), "e": .object([:])]),
+        ]))
+    }
+
     @Test("error shapes: Authentication API and Management API")
     func errorShapes() throws {
         let oauth = ErrorShape.oauth.response(for: HTTPError(403, "invalid_grant", "Wrong email or password."))
