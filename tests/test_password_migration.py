@@ -158,10 +158,12 @@ def test_sdk_configures_the_connection_and_logs_in_an_upstream_only_user(gw, mgm
     assert local["passwordHash"].startswith("$2b$") and user["password"] not in json.dumps(local)
     got = mgmt.users.get(user["sub"])
     assert got.email == user["email"] and got.family_name == user["family_name"]
+    assert got.logins_count == 1 and got.last_login, "the migrating login counts as the user's first"
 
     # Second login: served locally, no upstream call.
     again = sdk.login(user["email"], user["password"], realm=REALM, scope="openid")
     assert json.loads(_b64(again["id_token"].split(".")[1]))["sub"] == user["sub"]
+    assert mgmt.users.get(user["sub"]).logins_count == 2
     # A wrong password after migration never goes upstream.
     with pytest.raises(Auth0Error) as wrong:
         sdk.login(user["email"], "not-it", realm=REALM, scope="openid")

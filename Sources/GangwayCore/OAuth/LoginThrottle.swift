@@ -71,6 +71,9 @@ public struct LoginThrottle: Sendable {
 
     /// A successful login clears the count.
     public func reset(connection: String, username: String) async throws {
-        try await store.delete(key(connection: connection, username: username))
+        let key = key(connection: connection, username: username)
+        // Most logins have no failures to forget: a read is cheaper than a write transaction.
+        guard try await store.get(key) != nil else { return }
+        try await store.delete(key)
     }
 }

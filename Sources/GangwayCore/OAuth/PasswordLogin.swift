@@ -73,14 +73,15 @@ public struct PasswordLogin: Sendable {
             do {
                 outcome = try await migrate(fallback, connection: connection, username: username, password: password, local: local, endUserIP: endUserIP, secrets: secrets)
             } catch let failure as PasswordFallback.Failure {
-                PasswordHash.dummyVerify(password)  // never faster than a local wrong password
+                // `migrate` has spent one bcrypt hash on every path: never faster than a local wrong password.
                 try await throttle.recordFailure(connection: connection.name, username: username)
                 throw Failure.upstream(failure, local)
             }
             guard !outcome.user.blocked else { throw Failure.blocked(outcome.user) }
             try await throttle.reset(connection: connection.name, username: username)
             var done = outcome
-            done.user = try await recordLogin(outcome.user.userId, users) ?? outcome.user
+            // A user created by this login was stored with it counted (see `migrate`).
+            if !outcome.created { done.user = try await recordLogin(outcome.user.userId, users) ?? outcome.user }
             return done
         }
         guard PasswordHash.verify(password, against: hash) else {
@@ -108,16 +109,25 @@ public struct PasswordLogin: Sendable {
         endUserIP: String, secrets: SecretBox?
     ) async throws -> Outcome {
         var f = PasswordFallback.Failure(cause: "", attempts: 0, elapsedMs: 0)
-        guard let secrets else { f.cause = "misconfigured: no GANGWAY_SECRET_KEY to open the client secret"; throw f }
+        func misconfigured(_ cause: String) -> PasswordFallback.Failure {
+            PasswordHash.dummyVerify(password)  // as long as a local wrong password
+            f.cause = "misconfigured: " + cause
+            return f
+        }
+        guard let secrets else { throw misconfigured("no GANGWAY_SECRET_KEY to open the client secret") }
         let secret: String
         do {
             secret = try secrets.open(fallback.sealedSecret, context: PasswordFallback.secretContext(tenant: tenant.id, connectionId: connection.id))
         } catch {
-            f.cause = "misconfigured: the client secret does not open (\(error.description))"
-            throw f
+            throw misconfigured("the client secret does not open (\(error.description))")
         }
+        // The upstream checks the password on a side thread while this one computes the hash the local user will
+        // keep: a migrated login costs max(upstream, bcrypt) instead of their sum (a real Auth0 tenant answers in
+        // 100+ ms). When the upstream says no, the hash is dropped, having served as the wrong-password delay.
+        let asking = SideThread { fallback.verify(username: username, password: password, endUserIP: endUserIP, secret: secret) }
+        let hashed = try? PasswordHash.make(password)
         let identity: PasswordFallback.Identity
-        switch fallback.verify(username: username, password: password, endUserIP: endUserIP, secret: secret) {
+        switch asking.join() {
         case .failure(let failure): throw failure
         case .success(let found): identity = found
         }
@@ -128,7 +138,7 @@ public struct PasswordLogin: Sendable {
             m.cause = "sub mismatch: upstream sub \(identity.sub) is not local user \(user.userId)'s"
             return m
         }
-        guard let hash = try? PasswordHash.make(password) else { f.cause = "the password cannot be hashed locally"; throw f }
+        guard let hash = hashed else { f.cause = "the password cannot be hashed locally"; throw f }
         let users = UserDirectory(store: store, tenant: tenant)
 
         // Known locally without a hash: attach it (if nobody set one meanwhile).
@@ -139,7 +149,9 @@ public struct PasswordLogin: Sendable {
             }
             return outcome
         }
-        let fresh = identity.newUser(connection: connection.name, login: username, passwordHash: hash)
+        var fresh = identity.newUser(connection: connection.name, login: username, passwordHash: hash)
+        fresh.lastLogin = .now
+        fresh.loginsCount = 1
         do {
             try await users.create(fresh)
             return Outcome(user: fresh, migrated: identity, created: true)
