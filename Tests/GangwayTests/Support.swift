@@ -93,14 +93,32 @@ func freePort() -> Int {
 
 /// The real `gangway serve` process, on a free port, stopped when the value goes away.
 final class GatewayProcess {
-    let process = Process()
-    let port: Int
+    private(set) var process = Process()
+    private(set) var port = 0
     /// The gateway's stderr (its JSON log lines and its workers'), kept for assertions and diagnosis.
-    let logPath: String
+    private(set) var logPath = ""
     var logs: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
     var base: String { "http://127.0.0.1:\(port)" }
 
+    /// `freePort()` can lose its port before the gateway binds it (every gateway in the parallel suite binds a
+    /// dozen ephemeral Runtime API ports): on "Address already in use" it starts again on a new port, three times.
     init(store: String, mode: String = "warm", routes: String = Bin.routes, functionsDir: String = Bin.debug, extra: [String] = []) throws {
+        for attempt in 1...3 {
+            do {
+                try start(store: store, mode: mode, routes: routes, functionsDir: functionsDir, extra: extra)
+                return
+            } catch {
+                let log = logs
+                try? FileManager.default.removeItem(atPath: logPath)
+                guard attempt < 3, log.contains("Address already in use") else {
+                    throw GatewayError(message: "\(error); gateway log: \(log.prefix(4000))")
+                }
+            }
+        }
+    }
+
+    private func start(store: String, mode: String, routes: String, functionsDir: String, extra: [String]) throws {
+        process = Process()
         port = freePort()
         process.executableURL = URL(fileURLWithPath: Bin.gangway)
         process.arguments = [
@@ -121,7 +139,11 @@ final class GatewayProcess {
             if chunk.isEmpty { break }
             seen += String(decoding: chunk, as: UTF8.self)
         }
-        guard seen.contains("listening on") else { throw GatewayError(message: "gateway did not start: \(seen)") }
+        guard seen.contains("listening on") else {
+            if process.isRunning { process.terminate() }
+            process.waitUntilExit()
+            throw GatewayError(message: "gateway did not start: \(seen)")
+        }
         Thread { while !reader.availableData.isEmpty {} }.start()
     }
 
