@@ -169,11 +169,7 @@ final class RuntimeAPIConnection {
             throw AttemptFailure(description: "malformed status line", beforeResponse: false)
         }
         var headers: [String: String] = [:]
-        for line in lines.dropFirst() {
-            guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { continue }
-            headers[String(decoding: line[..<colon], as: UTF8.self).lowercased()] =
-                String(decoding: line[(colon + 1)...], as: UTF8.self).trimmingSpaces()
-        }
+        for line in lines.dropFirst() { HTTPHeaderLine.add(line, to: &headers) }
         buffer.removeFirst(end)
 
         var body: [UInt8]
@@ -206,8 +202,9 @@ final class RuntimeAPIConnection {
                 guard try fill(deadline: deadline) else { throw AttemptFailure(description: "connection closed mid-body", beforeResponse: false) }
                 lineEnd = buffer.firstIndex(of: 10)
             }
-            let sizeText = String(decoding: buffer[..<lineEnd!], as: UTF8.self).split(separator: ";").first ?? ""
-            guard let size = Int(sizeText.trimmingSpaces(), radix: 16), size >= 0 else {
+            let sizeField = buffer[..<lineEnd!].split(separator: UInt8(ascii: ";"), omittingEmptySubsequences: false).first ?? []
+            let sizeText = String(decoding: HTTPHeaderLine.trimmed(sizeField.last == 13 ? sizeField.dropLast() : sizeField), as: UTF8.self)
+            guard let size = Int(sizeText, radix: 16), size >= 0 else {
                 throw AttemptFailure(description: "malformed chunk", beforeResponse: false)
             }
             buffer.removeFirst(lineEnd! + 1)
@@ -238,13 +235,6 @@ extension RuntimeAPIConnection {
 }
 
 extension StringProtocol {
-    fileprivate func trimmingSpaces() -> String {
-        var s = self[...]
-        while let f = s.first, f == " " || f == "\t" { s = s.dropFirst() }
-        while let l = s.last, l == " " || l == "\t" { s = s.dropLast() }
-        return String(s)
-    }
-
     fileprivate func trimmingBrackets() -> String {
         hasPrefix("[") && hasSuffix("]") ? String(dropFirst().dropLast()) : String(self)
     }

@@ -277,17 +277,27 @@ private final class ResponseBox {
             headers.removeAll(keepingCapacity: true)
             return
         }
-        guard let colon = bytes.firstIndex(of: UInt8(ascii: ":")) else { return }
-        let name = String(decoding: bytes[bytes.startIndex..<colon], as: UTF8.self).lowercased()
-        var value = bytes[(colon + 1)...]
-        while let f = value.first, f == 0x20 || f == 0x09 { value = value.dropFirst() }
-        while let l = value.last, l == 0x20 || l == 0x09 { value = value.dropLast() }
-        let v = String(decoding: value, as: UTF8.self)
-        if let existing = headers[name] {
-            headers[name] = existing + ", " + v
-        } else {
-            headers[name] = v
-        }
+        HTTPHeaderLine.add(bytes, to: &headers)
+    }
+}
+
+/// One `Name: value` line of an HTTP/1.1 head, as both HTTP clients here read it (libcurl's header callback
+/// and the Runtime API connection): name lower-cased, value without surrounding blanks, a repeated name
+/// joined with ", ". Lines without a colon (the status line) are ignored.
+enum HTTPHeaderLine {
+    static func add(_ line: some BidirectionalCollection<UInt8>, to headers: inout [String: String]) {
+        guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { return }
+        let name = String(decoding: line[..<colon], as: UTF8.self).lowercased()
+        let value = String(decoding: trimmed(line[line.index(after: colon)...]), as: UTF8.self)
+        headers[name] = headers[name].map { $0 + ", " + value } ?? value
+    }
+
+    /// Without leading and trailing spaces and tabs.
+    static func trimmed<Bytes: BidirectionalCollection<UInt8>>(_ bytes: Bytes) -> Bytes.SubSequence {
+        var rest = bytes[...]
+        while let f = rest.first, f == 0x20 || f == 0x09 { rest = rest.dropFirst() }
+        while let l = rest.last, l == 0x20 || l == 0x09 { rest = rest.dropLast() }
+        return rest
     }
 }
 
