@@ -84,6 +84,7 @@ let package = Package(
             // Functions ship with the Swift runtime linked in statically: a cold start is our product's latency
             // and skips loading a dozen shared objects. (Set per target, not with --static-swift-stdlib: the
             // `gangway` gateway stays dynamic so NIO can take over Swift's global executor; see Gateway.swift.)
+            // --static-swift-stdlib also links FoundationEssentials' own static dependencies; named here for that.
             linkerSettings: [.unsafeFlags(["-static-stdlib", "-Xlinker", "-l_FoundationCollections", "-Xlinker", "-l_FoundationCShims"], .when(platforms: [.linux], configuration: .release))]
         )
     }

@@ -111,8 +111,7 @@ public struct PasswordLogin: Sendable {
         var f = PasswordFallback.Failure(cause: "", attempts: 0, elapsedMs: 0)
         func misconfigured(_ cause: String) -> PasswordFallback.Failure {
             PasswordHash.dummyVerify(password)  // as long as a local wrong password
-            f.cause = "misconfigured: " + cause
-            return f
+            return PasswordFallback.Failure(cause: "misconfigured: " + cause, attempts: 0, elapsedMs: 0)
         }
         guard let secrets else { throw misconfigured("no GANGWAY_SECRET_KEY to open the client secret") }
         let secret: String
