@@ -1,9 +1,13 @@
 // swift-tools-version:6.1
 // Gangway: an Auth0-compatible identity service, shipped as one small executable per endpoint.
+import Foundation
 import PackageDescription
 
-/// Every endpoint is its own executable under functions/, listed in infra/routes.json.
-let functions = ["well-known", "token", "userinfo", "users", "identities", "connections", "logs", "migration-sources"]
+/// Every endpoint is its own executable: each folder under functions/ is one (and infra/routes.json routes to it;
+/// tests/test_infra.py checks the two agree). Adding a function is adding its folder and its routes.
+let functions = try! FileManager.default.contentsOfDirectory(atPath: Context.packageDirectory + "/functions")
+    .filter { FileManager.default.fileExists(atPath: Context.packageDirectory + "/functions/\($0)/main.swift") }
+    .sorted()
 
 let package = Package(
     name: "Gangway",
@@ -30,15 +34,16 @@ let package = Package(
         // libpq, dlopen'ed on first use by a postgres:// store (see its shim.h); the -dev package brings the headers.
         .systemLibrary(name: "CPostgreSQL", path: "Sources/System/CPostgreSQL", providers: [.apt(["libpq-dev"])]),
 
-        // The one core module every function links: contract, JWT/keys, store, upstream HTTP, model.
-        // It imports FoundationEssentials only, to keep cold starts small.
+        // The platform: the function contract, the store, JWS on OpenSSL, upstream HTTP on libcurl, support.
+        // It knows nothing of Auth0 (the compiler keeps it so: it cannot see GangwayAuth0).
+        // Both core modules import FoundationEssentials only, to keep cold starts small.
         .target(
-            name: "GangwayCore",
+            name: "GangwayPlatform",
             dependencies: [
                 "COpenSSL", "CCurl", "CSQLite", "CCrypt", "CPostgreSQL",
                 .product(name: "Logging", package: "swift-log"),
             ],
-            path: "Sources/GangwayCore",
+            path: "Sources/GangwayPlatform",
             // libcrypto, SQLite and libxcrypt are linked from their static archives: every function start
             // then skips loading and relocating three shared objects, and the binaries do not depend on
             // the build machine's libcrypt.so.1 (Amazon Linux 2023 ships .so.2).
@@ -52,11 +57,15 @@ let package = Package(
             ]
         ),
 
+        // Auth0's behaviour, one folder per feature: tenancy, directory, log events, credentials, token,
+        // userinfo, management, migration. Every function links it; it re-exports GangwayPlatform.
+        .target(name: "GangwayAuth0", dependencies: ["GangwayPlatform"], path: "Sources/GangwayAuth0"),
+
         // The local runtime shim: plays API Gateway (HTTP) and the Lambda Runtime API (warm workers).
         .target(
             name: "GangwayGateway",
             dependencies: [
-                "GangwayCore",
+                "GangwayPlatform",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -68,19 +77,19 @@ let package = Package(
         .executableTarget(
             name: "gangway",
             dependencies: [
-                "GangwayCore", "GangwayGateway",
+                "GangwayAuth0", "GangwayGateway",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/gangway"
         ),
 
-        .executableTarget(name: "gangway-bench", dependencies: ["GangwayCore"], path: "bench/Sources/gangway-bench"),
+        .executableTarget(name: "gangway-bench", dependencies: ["GangwayAuth0"], path: "bench/Sources/gangway-bench"),
 
-        .testTarget(name: "GangwayCoreTests", dependencies: ["GangwayCore"], path: "Tests/GangwayCoreTests"),
-        .testTarget(name: "GangwayTests", dependencies: ["GangwayCore"], path: "Tests/GangwayTests"),
+        .testTarget(name: "GangwayCoreTests", dependencies: ["GangwayPlatform", "GangwayAuth0"], path: "Tests/GangwayCoreTests"),
+        .testTarget(name: "GangwayTests", dependencies: ["GangwayAuth0"], path: "Tests/GangwayTests"),
     ] + functions.map {
         .executableTarget(
-            name: $0, dependencies: ["GangwayCore"], path: "functions/\($0)",
+            name: $0, dependencies: ["GangwayAuth0"], path: "functions/\($0)",
             // Functions ship with the Swift runtime linked in statically: a cold start is our product's latency
             // and skips loading a dozen shared objects. (Set per target, not with --static-swift-stdlib: the
             // `gangway` gateway stays dynamic so NIO can take over Swift's global executor; see Gateway.swift.)

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import GangwayCore
+import GangwayAuth0
 
 /// `gangway apps create`: another application (Auth0 "client") for a tenant.
 struct AppsCommand: AsyncParsableCommand {

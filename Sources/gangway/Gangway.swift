@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import GangwayCore
+import GangwayAuth0
 
 @main
 struct GangwayCLI: AsyncParsableCommand {

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import GangwayCore
+import GangwayAuth0
 
 struct Invoke: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run one function once with an event (stdin by default) and print its response.")

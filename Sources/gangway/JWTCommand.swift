@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import GangwayCore
+import GangwayAuth0
 
 /// Sign and verify tokens with a tenant's keys: for operators debugging tokens, and for the test suite
 /// that checks our tokens against outside JOSE libraries.

@@ -1,6 +1,6 @@
 import ArgumentParser
 import FoundationEssentials
-import GangwayCore
+import GangwayAuth0
 
 #if canImport(Glibc)
 import Glibc

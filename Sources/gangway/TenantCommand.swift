@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import GangwayCore
+import GangwayAuth0
 
 /// `gangway tenant set`: change a tenant's settings (lifetimes, brute-force protection).
 struct TenantCommand: AsyncParsableCommand {

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import GangwayCore
+import GangwayAuth0
 
 /// `gangway users create`: an operator's way to seed a database user (bcrypt hash) without the Management API.
 struct UsersCommand: AsyncParsableCommand {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import GangwayCore
+@testable import GangwayPlatform
+@testable import GangwayAuth0
 
 @Suite("Contract pieces")
 struct ContractTests {

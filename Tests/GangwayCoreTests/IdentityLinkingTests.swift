@@ -2,7 +2,8 @@ import Foundation
 import Synchronization
 import Testing
 
-@testable import GangwayCore
+@testable import GangwayPlatform
+@testable import GangwayAuth0
 
 /// Account linking's atomicity: a failure half-way leaves both users as they were; racing links of one secondary
 /// to different primaries: exactly one wins.

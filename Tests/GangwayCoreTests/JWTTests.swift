@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import GangwayCore
+@testable import GangwayPlatform
+@testable import GangwayAuth0
 
 // Shared keys: generation is slow, so each is made once per test process.
 private let serverKey = try! RSAKey.generate(bits: 2048)

@@ -1,7 +1,8 @@
 import Foundation
 import Synchronization
 import Testing
-@testable import GangwayCore
+@testable import GangwayPlatform
+@testable import GangwayAuth0
 #if canImport(Glibc)
 import Glibc
 #endif

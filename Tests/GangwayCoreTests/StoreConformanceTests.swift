@@ -1,7 +1,8 @@
 import Foundation
 import Testing
 
-@testable import GangwayCore
+@testable import GangwayPlatform
+@testable import GangwayAuth0
 
 /// The backends every conformance test runs against; each test gets a fresh file/directory (or PostgreSQL schema).
 enum StoreBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {

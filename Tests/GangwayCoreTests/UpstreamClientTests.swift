@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import GangwayCore
+@testable import GangwayPlatform
+@testable import GangwayAuth0
 
 /// A loopback HTTP/1.1 server (python3 http.server, threaded) started once for the suite.
 /// It exits when our end of its stdin closes, i.e. when the test process exits.

@@ -1,5 +1,5 @@
 import Foundation
-import GangwayCore
+import GangwayAuth0
 import Testing
 
 /// The stdin/stdout contract of runtime/CONTRACT.md, exercised on the real `well-known` executable.
@@ -97,7 +97,7 @@ struct FunctionContractTests {
 
     @Test("functions and the core import FoundationEssentials, never Foundation")
     func noFullFoundation() throws {
-        for dir in ["functions", "Sources/GangwayCore"] {
+        for dir in ["functions", "Sources/GangwayPlatform", "Sources/GangwayAuth0"] {
             let files = FileManager.default.enumerator(atPath: Bin.packageRoot + "/" + dir)?.compactMap { $0 as? String }.filter { $0.hasSuffix(".swift") } ?? []
             #expect(!files.isEmpty)
             for file in files {

@@ -1,5 +1,5 @@
 import Foundation
-import GangwayCore
+import GangwayAuth0
 import Testing
 
 /// The real `gangway serve` in front of the real `well-known` executable, in both modes.

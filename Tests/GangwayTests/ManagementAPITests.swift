@@ -1,5 +1,5 @@
 import Foundation
-import GangwayCore
+import GangwayAuth0
 import Testing
 
 /// The Management API functions (users, connections, logs) behind the real gateway.

@@ -1,5 +1,5 @@
 import Foundation
-import GangwayCore
+import GangwayAuth0
 import Testing
 
 /// A real gateway with its tenant, and a way to mint tokens for it with `gangway jwt sign`.

@@ -1,5 +1,5 @@
 import Foundation
-import GangwayCore
+import GangwayAuth0
 import Testing
 
 /// A function that crashes, hangs, prints garbage or reports an error must cost one request a 502/504,

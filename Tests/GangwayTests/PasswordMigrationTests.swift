@@ -1,5 +1,5 @@
 import Foundation
-import GangwayCore
+import GangwayAuth0
 import Testing
 
 /// `python3 tests/fake_auth0.py` as a process: a fake upstream Auth0 tenant on a free loopback port, serving until

@@ -1,5 +1,5 @@
 import Foundation
-import GangwayCore
+import GangwayAuth0
 import Testing
 
 /// Paths to the executables `swift build` made: the real gateway and the real functions.

@@ -1,5 +1,5 @@
 import Foundation
-import GangwayCore
+import GangwayAuth0
 import Testing
 
 /// A fresh store and the real gateway, with a tenant on its own host (`tokens.test:<port>`) so the issuer,

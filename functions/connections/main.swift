@@ -10,7 +10,7 @@
 // Password fallback (lazy migration): `options.import_mode` (bool) and `options.configuration{token_endpoint,
 // userinfo_endpoint, client_id, client_secret, realm?, timeout_ms?}`, validated (400 invalid_body naming the field);
 // configuration is merged key by key; client_secret is sealed at rest and kept when omitted or echoed as `***`.
-import GangwayCore
+import GangwayAuth0
 
 await Function.run("connections", errors: .management) { request, context in
     switch request.routeKey {

@@ -8,7 +8,7 @@
 //                                                             oneself → 200 remaining identities
 //
 // Ids arrive percent-decoded. ID tokens in Authorization are refused by the front door (401). Logged as `sapi`/`fapi`.
-import GangwayCore
+import GangwayAuth0
 
 await Function.run("identities", errors: .management) { request, context in
     let id = request.pathParameter("id") ?? ""

@@ -3,7 +3,7 @@
 // Newest first; `page`, `per_page` (≤ 100, default 50), `include_totals` → {logs,start,limit,length,total}.
 // As in Auth0, only the newest 1,000 events can be paged through. Events are Auth0 log events:
 // {log_id, date (ISO-8601), type, description, client_id, user_id, user_name, connection, ip, details}.
-import GangwayCore
+import GangwayAuth0
 
 await Function.run("logs", errors: .management) { request, context in
     guard request.routeKey == "GET /api/v2/logs" else { throw HTTPError.notFound() }

@@ -14,7 +14,7 @@
 // only as `client_secret_hint`; a PATCH that omits it or echoes the hint keeps the stored secret, and a PATCH that
 // changes `domain` or `client_id` must send the secret again. `domain`: a host[:port] (https), an https:// URL,
 // or an http:// URL of a loopback host (local testing). Every write is logged as `sapi`/`fapi`.
-import GangwayCore
+import GangwayAuth0
 
 await Function.run("migration-sources", errors: .management) { request, context in
     let id = request.pathParameter("id")

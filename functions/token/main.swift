@@ -2,7 +2,7 @@
 // Bodies: JSON or form; a JSON null or "" counts as not sent. Clients: client_secret_post or client_secret_basic.
 // Every answer, errors included, carries Cache-Control: no-store. Every outcome writes a tenant log event.
 import FoundationEssentials
-import GangwayCore
+import GangwayAuth0
 
 await Function.run("token", errors: .oauth) { request, context in
     try await TokenEndpoint.answer(request, context) { token in

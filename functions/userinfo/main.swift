@@ -8,7 +8,7 @@
 // - No `openid` scope: 403 `insufficient_scope`.
 // - Success: `sub` always (never the legacy `user_id`); `name`, `nickname`, `picture`, `updated_at`… with
 //   `profile`; `email`, `email_verified` with `email`. Never cached.
-import GangwayCore
+import GangwayAuth0
 
 await Function.run("userinfo", errors: .oauth) { request, context in
     guard request.routeKey == "GET /userinfo" || request.routeKey == "POST /userinfo" else {

@@ -9,7 +9,7 @@
 //
 // Ids arrive percent-decoded (`auth0%7Cabc` → `auth0|abc`). Every write is logged as `sapi`/`fapi`.
 // Password hashes never leave the store.
-import GangwayCore
+import GangwayAuth0
 
 await Function.run("users", errors: .management) { request, context in
     let id = request.pathParameter("id")

@@ -1,5 +1,5 @@
 // GET /.well-known/jwks.json and GET /.well-known/openid-configuration for the tenant the host selects.
-import GangwayCore
+import GangwayAuth0
 
 await Function.run("well-known", errors: .oauth) { request, context in
     let tenant = try await context.tenant(for: request)

@@ -1,5 +1,5 @@
 import Foundation
-import GangwayCore
+import GangwayPlatform
 import Subprocess
 #if canImport(Glibc)
 import Glibc

@@ -1,5 +1,5 @@
 import FoundationEssentials
-import GangwayCore
+import GangwayPlatform
 import HTTPTypes
 import Hummingbird
 import NIOCore

@@ -1,4 +1,4 @@
-import GangwayCore
+import GangwayPlatform
 import Subprocess
 import FoundationEssentials
 

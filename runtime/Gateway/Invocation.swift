@@ -1,4 +1,4 @@
-import GangwayCore
+import GangwayPlatform
 
 /// How a function invocation ended, from the gateway's point of view.
 enum InvocationOutcome: Sendable {

@@ -1,5 +1,5 @@
 import FoundationEssentials
-import GangwayCore
+import GangwayAuth0
 #if canImport(Glibc)
 import Glibc
 #endif

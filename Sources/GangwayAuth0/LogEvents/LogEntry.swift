@@ -1,0 +1,73 @@
+import FoundationEssentials
+import Logging
+import GangwayPlatform
+
+/// An Auth0-style tenant log entry (what the Management API calls a log event) (`s`, `fp`, `fu`, `limit_wc`, `sertft`, …). Stored for 30 days and
+/// echoed as a JSON log line. Never carries a password, secret or token: only ids and a description.
+public struct LogEntry: Codable, Sendable, Equatable {
+    public var log_id: String
+    public var date: Date
+    public var type: String
+    public var description: String
+    public var client_id: String?
+    public var user_id: String?
+    public var user_name: String?
+    public var connection: String?
+    public var ip: String?
+    public var details: [String: JSONValue]?
+
+    public init(
+        type: String, description: String, clientId: String? = nil, userId: String? = nil, userName: String? = nil,
+        connection: String? = nil, ip: String? = nil, details: [String: JSONValue]? = nil, date: Date = .now
+    ) {
+        // Time-ordered ids: listing the store prefix returns events oldest first.
+        let millis = Int64(date.timeIntervalSince1970 * 1000)
+        let digits = String(millis)
+        self.log_id = String(repeating: "0", count: max(0, 14 - digits.count)) + digits + "-" + Random.identifier(length: 8)
+        self.date = date
+        self.type = type
+        self.description = description
+        self.client_id = clientId
+        self.user_id = userId
+        self.user_name = userName
+        self.connection = connection
+        self.ip = ip
+        self.details = details
+    }
+}
+
+/// Writes log entrys for a tenant.
+public struct TenantLog: Sendable {
+    public let store: any KeyValueStore
+    public let tenant: Tenant
+    public let logger: Logger
+    public static let retention: Duration = .seconds(30 * 86_400)
+
+    public init(store: any KeyValueStore, tenant: Tenant, logger: Logger) {
+        self.store = store
+        self.tenant = tenant
+        self.logger = logger
+    }
+
+    public static func prefix(_ tenant: String) -> String { "t/\(tenant)/logs/" }
+
+    /// Records the event; a failure to store it is logged, never turned into a failed request.
+    public func record(_ event: LogEntry) async {
+        var metadata: Logger.Metadata = ["log_type": .string(event.type), "tenant": .string(tenant.id)]
+        if let client = event.client_id { metadata["client_id"] = .string(client) }
+        if let user = event.user_id { metadata["user_id"] = .string(user) }
+        if let connection = event.connection { metadata["connection"] = .string(connection) }
+        logger.info("\(event.description)", metadata: metadata)
+        do {
+            try await store.putJSON(Self.prefix(tenant.id) + event.log_id, event, ttl: Self.retention)
+        } catch {
+            logger.error("could not store log entry", metadata: ["error": .string(String(describing: error))])
+        }
+    }
+
+    public func events(after: String? = nil, limit: Int = 100) async throws -> [LogEntry] {
+        try await store.list(prefix: Self.prefix(tenant.id), after: after.map { Self.prefix(tenant.id) + $0 }, limit: limit).compactMap {
+            try? JSON.decode(LogEntry.self, from: $0.record.value)
+        }
+    }
+}

@@ -1,0 +1,200 @@
+import FoundationEssentials
+import GangwayPlatform
+
+/// A tenant's connections in the store.
+public struct ConnectionDirectory: Sendable {
+    public let store: any KeyValueStore
+    public let tenant: Tenant
+
+    public init(store: any KeyValueStore, tenant: Tenant) {
+        self.store = store
+        self.tenant = tenant
+    }
+
+    /// Every connection, in id order (tenants have a handful).
+    public func all() async throws -> [Connection] {
+        try await store.list(prefix: StoreKeys.connections(tenant.id)).compactMap {
+            try? JSON.decode(Connection.self, from: $0.record.value)
+        }
+    }
+
+    public func get(_ id: String) async throws -> (Connection, Int64)? {
+        try await store.getJSON(Connection.self, StoreKeys.connection(tenant.id, id))
+    }
+
+    public func update(_ connection: Connection, expectedVersion: Int64) async throws -> Int64? {
+        try await store.compareAndSwapJSON(StoreKeys.connection(tenant.id, connection.id), expectedVersion: expectedVersion, connection)
+    }
+}
+
+/// Secrets stored inside connection options are write-only: responses never carry them.
+public enum SecretRedaction {
+    /// Option keys (at any depth) whose values are never returned.
+    public static let secretKeys: Set<String> = ["client_secret", "secret", "password"]
+
+    /// `options` without any secret-named key, at any depth (objects inside arrays too).
+    public static func redacted(_ options: [String: JSONValue]) -> [String: JSONValue] {
+        var out: [String: JSONValue] = [:]
+        for (key, value) in options where !secretKeys.contains(key.lowercased()) {
+            out[key] = redacted(value)
+        }
+        return out
+    }
+
+    public static func redacted(_ value: JSONValue) -> JSONValue {
+        switch value {
+        case .object(let o): .object(redacted(o))
+        case .array(let a): .array(a.map(redacted))
+        default: value
+        }
+    }
+}
+
+extension Connection {
+    /// The connection as Auth0's Management API returns it; secrets inside `options` are left out.
+    public func managementJSON(enabledClients: [String]) -> JSONValue {
+        [
+            "id": .string(id), "name": .string(name), "display_name": .string(name), "strategy": .string(strategy),
+            "options": .object(SecretRedaction.redacted(options)),
+            "enabled_clients": .array(enabledClients.map(JSONValue.string)),
+            "realms": [.string(name)], "is_domain_connection": false,
+        ]
+    }
+}
+
+/// The body of `PATCH /api/v2/connections/{id}`: `options`, merged shallowly into the stored options
+/// (a `null` deletes a key); `options.configuration` (the upstream of the password fallback) is merged one
+/// level deeper, key by key, so a PATCH naming only some of its fields keeps the others.
+/// `configuration.client_secret` is write-only: sealed at rest (SecretBox), never returned, and kept when a
+/// PATCH omits it or echoes a redaction placeholder (`***`); a new value replaces it, `null` removes it.
+public struct ConnectionChanges: Sendable {
+    public var options: [String: JSONValue]?
+
+    public init(_ payload: Payload) throws(HTTPError) {
+        try payload.allowOnly(["options"])
+        options = try payload.object("options")
+        if let options { try Self.validate(options) }
+    }
+
+    static func invalid(_ property: String, _ why: String) -> HTTPError {
+        Payload.error("Payload validation error: '\(why)' on property options.\(property).")
+    }
+
+    /// Checks the fields Gangway reads (others pass through untouched).
+    static func validate(_ options: [String: JSONValue]) throws(HTTPError) {
+        if let mode = options["import_mode"], !mode.isNull, mode.boolValue == nil {
+            throw invalid("import_mode", "Expected type boolean but found type \(Payload.typeName(mode))")
+        }
+        guard let configuration = options["configuration"], !configuration.isNull else { return }
+        guard let c = configuration.objectValue else {
+            throw invalid("configuration", "Expected type object but found type \(Payload.typeName(configuration))")
+        }
+        for key in ["token_endpoint", "userinfo_endpoint", "client_id", "client_secret", "realm"] {
+            guard let value = c[key], !value.isNull else { continue }
+            guard let string = value.stringValue else {
+                throw invalid("configuration.\(key)", "Expected type string but found type \(Payload.typeName(value))")
+            }
+            guard string.contains(where: { !$0.isWhitespace }), string.count <= 2048 else {
+                throw invalid("configuration.\(key)", "String must be non-empty and at most 2048 characters")
+            }
+            if key.hasSuffix("_endpoint"), !isHTTPURL(string) {
+                throw invalid("configuration.\(key)", "Expected an http(s) URL")
+            }
+        }
+        if let timeout = c["timeout_ms"], !timeout.isNull {
+            guard let ms = timeout.intValue, PasswordFallback.timeoutRange.contains(Int(ms)) else {
+                let r = PasswordFallback.timeoutRange
+                throw invalid("configuration.timeout_ms", "Expected an integer from \(r.lowerBound) to \(r.upperBound)")
+            }
+        }
+    }
+
+    static func isHTTPURL(_ s: String) -> Bool {
+        guard s.hasPrefix("https://") || s.hasPrefix("http://"), !s.contains(where: { $0.isWhitespace || $0.isNewline }) else { return false }
+        let host = s.drop(while: { $0 != ":" }).dropFirst(3).prefix(while: { $0 != "/" && $0 != "?" && $0 != "#" })
+        return !host.isEmpty
+    }
+
+    /// A value a client sends back after reading a redacted response (AuthHero echoes `***`): not a new secret.
+    static func isPlaceholder(_ secret: String) -> Bool { secret.allSatisfy { $0 == "*" } }
+
+    /// Applies the patch; `seal` turns a new client secret into its stored form.
+    public func apply(to connection: inout Connection, seal: (String) throws -> String = { $0 }) throws {
+        guard var options else { return }
+        if let patch = options["configuration"]?.objectValue {
+            var merged = connection.options["configuration"]?.objectValue ?? [:]
+            for (key, value) in patch {
+                if key == "client_secret", let secret = value.stringValue {
+                    if !Self.isPlaceholder(secret) { merged[key] = .string(try seal(secret)) }
+                } else if value.isNull {
+                    merged[key] = nil
+                } else {
+                    merged[key] = value
+                }
+            }
+            options["configuration"] = .object(merged)
+        }
+        connection.options = shallowMerge(connection.options, options)
+        // import_mode on needs a complete upstream.
+        if connection.options["import_mode"]?.boolValue == true {
+            let c = connection.options["configuration"]?.objectValue ?? [:]
+            for key in PasswordFallback.requiredFields where (c[key]?.stringValue ?? "").isEmpty {
+                throw Payload.error(
+                    "Payload validation error: 'Missing required property: options.configuration.\(key)' (required while options.import_mode is true)."
+                )
+            }
+        }
+    }
+}
+
+extension ManagementCall {
+    public var connections: ConnectionDirectory { ConnectionDirectory(store: store, tenant: tenant) }
+
+    public static let noSuchConnection = HTTPError(404, "inexistent_connection", "The connection does not exist.")
+
+    public func connection(_ id: String?) async throws -> (Connection, Int64) {
+        guard let id, !id.isEmpty, let found = try await connections.get(id) else { throw Self.noSuchConnection }
+        return found
+    }
+
+    /// The tenant's applications: every one may use every connection (Gangway has no per-connection toggle yet).
+    public func clientIds() async throws -> [String] {
+        try await store.list(prefix: StoreKeys.applications(tenant.id)).compactMap {
+            try? JSON.decode(Application.self, from: $0.record.value).clientId
+        }
+    }
+
+    /// `configuration` supplies GANGWAY_SECRET_KEY when the patch carries a new upstream client secret.
+    public func updateConnection(_ id: String?, _ changes: ConnectionChanges, configuration: Configuration = Configuration()) async throws -> Connection {
+        for _ in 0..<10 {
+            var (connection, version) = try await connection(id)
+            let context = PasswordFallback.secretContext(tenant: tenant.id, connectionId: connection.id)
+            try changes.apply(to: &connection) { secret in try SecretBox(configuration: configuration).seal(secret, context: context) }
+            if try await connections.update(connection, expectedVersion: version) != nil { return connection }
+        }
+        throw HTTPError(409, "conflict", "The connection kept changing; try again.")
+    }
+
+    /// Connections whose strategy is one of `strategies` (comma-separated, as repeated query parameters
+    /// arrive) and whose name is `name`, when given.
+    public func connections(strategies: String?, name: String?) async throws -> [Connection] {
+        let wanted = strategies.map { Set($0.split(separator: ",").map(String.init)) }
+        return try await connections.all().filter { connection in
+            (wanted?.contains(connection.strategy) ?? true) && (name == nil || connection.name == name)
+        }
+    }
+
+    /// A list answer: checkpoint paging (`{connections, next?}`) when `from`/`take` were sent, else offset paging.
+    public func connectionList(_ matching: [Connection], _ paging: Paging) async throws -> GatewayResponse {
+        let clients = try await clientIds()
+        if paging.isCheckpoint {
+            let rest = matching.drop { connection in paging.from.map { connection.id <= $0 } ?? false }
+            let page = rest.prefix(paging.take ?? 50)
+            var body: [String: JSONValue] = ["connections": .array(page.map { $0.managementJSON(enabledClients: clients) })]
+            if rest.count > page.count, let last = page.last { body["next"] = .string(last.id) }
+            return try .json(200, body, headers: Management.noStore)
+        }
+        let page = matching.dropFirst(paging.page * paging.perPage).prefix(paging.perPage)
+        return try paging.response(key: "connections", items: page.map { $0.managementJSON(enabledClients: clients) }, total: matching.count)
+    }
+}

@@ -1,0 +1,56 @@
+import FoundationEssentials
+import GangwayPlatform
+
+extension TokenEndpoint {
+    /// The refresh_token grant for a token Gangway did not issue: re-minted once through the tenant's migration
+    /// sources (see `RefreshRemint`), answered with Gangway's own access, ID and refresh tokens.
+    ///
+    /// - Scope and audience: what the client asks for now (`scope`, `audience`), within what it may have — the same
+    ///   `ScopePolicy` as a password login; nothing asked means `openid profile email` plus the API's scopes.
+    /// - A Gangway refresh token is always issued (the client already held one; without it the client would be
+    ///   stranded at its next refresh), in a new family bound to this client, user, scope and audience.
+    /// - Logged as `sertft` with `details.migrated_from` = the source's id; a refusal as `fertft` with the causes.
+    ///   Neither ever carries a token or secret.
+    public func remint(_ presented: String, client: AuthenticatedClient) async throws -> [String: JSONValue] {
+        // The client's own request is checked before anything goes upstream.
+        let api = try await api(parameters.optional("audience"))
+        let requested = try parameters.scopes
+
+        let outcome: RefreshRemint.Success
+        do {
+            outcome = try await RefreshRemint(store: store, tenant: tenant, configuration: configuration).redeem(presented, forwardedFor: ip)
+        } catch RefreshRemint.Failure.rejected(let attempts) {
+            await record("fertft", "Unknown or invalid refresh token: no migration source accepted it.", details: ["upstream": .array(attempts)])
+            throw RefreshTokens.invalid
+        } catch RefreshRemint.Failure.alreadyRedeemed(let why) {
+            await record("fertft", "Unknown or invalid refresh token: \(why).")
+            throw RefreshTokens.invalid
+        } catch RefreshRemint.Failure.userUnavailable(let source, let cause, let failures) {
+            await record(
+                "fertft", "Unknown or invalid refresh token: \(cause).",
+                details: ["migrated_from": .string(source), "upstream": .array(failures)]
+            )
+            throw RefreshTokens.invalid
+        }
+
+        let user = outcome.user, source = outcome.source
+        let scopes = ScopePolicy.user(requested: requested, api: api, tenant: tenant, client: client.application)
+        let now = Int64(Date.now.timeIntervalSince1970)
+        let refresh = try await RefreshTokens(store: store, tenant: tenant).issue(
+            clientId: client.clientId, userId: user.userId, connection: source.connection, scope: scopes,
+            audience: api?.identifier, gty: "refresh_token", authTime: now
+        )
+        var details: [String: JSONValue] = [
+            "migrated_from": .string(source.id), "provider": .string(source.provider), "user_created": .bool(outcome.created),
+        ]
+        if !outcome.failures.isEmpty { details["upstream"] = .array(outcome.failures) }
+        return try await issue(
+            TokenGrant(
+                client: client.application, subject: user.userId, user: user, audience: api?.identifier, scopes: scopes,
+                gty: "refresh_token", authTime: now
+            ),
+            connection: source.connection, refreshToken: refresh, successType: "sertft",
+            description: "Successful refresh token exchange (re-minted from an upstream refresh token)", details: details
+        )
+    }
+}

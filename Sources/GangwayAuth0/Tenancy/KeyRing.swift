@@ -1,0 +1,66 @@
+import FoundationEssentials
+import Synchronization
+import GangwayPlatform
+
+/// A tenant's signing keys, ready to sign with the current key and to verify against every published key.
+/// Private keys are parsed lazily: a cold function pays only for the key it uses, and a warm worker parses
+/// each key once for its whole life (parsing and RSA blinding set-up cost more than the signature itself).
+public final class KeyRing: Sendable {
+    public let tenant: Tenant
+    public let keySet: SigningKeySet
+
+    /// Parsed keys of this process, by kid; the PEM is kept to notice a kid whose key changed.
+    private static let parsed = Mutex<[String: (pem: String, key: RSAKey)]>([:])
+
+    public init(tenant: Tenant, keySet: SigningKeySet) {
+        self.tenant = tenant
+        self.keySet = keySet
+    }
+
+    public static func load(_ store: any KeyValueStore, tenant: Tenant) async throws -> KeyRing {
+        let set = try await store.getCachedJSON(SigningKeySet.self, StoreKeys.signingKeys(tenant.id))?.0 ?? SigningKeySet()
+        return KeyRing(tenant: tenant, keySet: set)
+    }
+
+    /// Changes the key set with compare-and-swap, retrying if another writer got there first.
+    public static func update<T>(
+        _ store: any KeyValueStore, tenant: Tenant, _ change: (inout SigningKeySet) throws -> T
+    ) async throws -> T {
+        let key = StoreKeys.signingKeys(tenant.id)
+        for _ in 0..<10 {
+            guard let (current, version) = try await store.getJSON(SigningKeySet.self, key) else {
+                var set = SigningKeySet()
+                let result = try change(&set)
+                if try await store.insertJSONIfAbsent(key, set) { return result }
+                continue
+            }
+            var set = current
+            let result = try change(&set)
+            if try await store.compareAndSwapJSON(key, expectedVersion: version, set) != nil { return result }
+        }
+        throw HTTPError(409, "conflict", "The signing keys kept changing; try again.")
+    }
+
+    private func key(_ kid: String) -> RSAKey? {
+        guard let entry = keySet.keys.first(where: { $0.kid == kid }) else { return nil }
+        return Self.parsed.withLock { cache in
+            if let cached = cache[kid], cached.pem == entry.privateKeyPEM { return cached.key }
+            guard let key = try? RSAKey(privateKeyPEM: entry.privateKeyPEM) else { return nil }
+            cache[kid] = (entry.privateKeyPEM, key)
+            return key
+        }
+    }
+
+    /// Signs claims with the current key (RS256, `kid` in the header; `type` "at+jwt" for access tokens).
+    public func sign(_ claims: [String: JSONValue], type: String = "JWT") throws -> String {
+        guard let current = keySet.current, let key = key(current.kid) else {
+            throw HTTPError(500, "server_error", "The tenant has no signing key.")
+        }
+        return try JWT.sign(claims: claims, key: key, kid: current.kid, type: type)
+    }
+
+    /// Verifies a token issued by this tenant: RS256, a published `kid`, `iss` = our issuer, unexpired.
+    public func verify(_ token: String, audience: String?, now: Int64 = Int64(Date.now.timeIntervalSince1970)) throws(JWTError) -> [String: JSONValue] {
+        try JWT.verify(token, keys: { self.key($0) }, issuer: tenant.issuer, audience: audience, now: now)
+    }
+}

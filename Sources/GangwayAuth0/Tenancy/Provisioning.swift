@@ -1,0 +1,124 @@
+import FoundationEssentials
+import GangwayPlatform
+
+/// Creates a tenant with everything a new user needs: a signing key, a first-party application,
+/// a machine-to-machine application for the Management API, and the default database connection.
+/// Idempotent: a second run finds the tenant by its issuer's host and creates nothing.
+public struct Provisioning: Sendable {
+    public let store: any KeyValueStore
+    public init(store: any KeyValueStore) { self.store = store }
+
+    public struct Result: Codable, Sendable {
+        public struct Credentials: Codable, Sendable {
+            public var client_id: String
+            /// Shown once, when created: only its hash is stored. Nil on later runs.
+            public var client_secret: String?
+            public var audience: String?
+        }
+        public struct ConnectionRef: Codable, Sendable { public var id: String; public var name: String }
+        public var created: Bool
+        public var tenant: String
+        public var issuer: String
+        public var app: Credentials
+        public var management: Credentials
+        public var connection: ConnectionRef
+    }
+
+    /// The Management API scopes the machine-to-machine application is granted.
+    public static let managementScopes = [
+        "read:users", "create:users", "update:users", "delete:users",
+        "read:connections", "update:connections",
+        "read:migration_sources", "create:migration_sources", "update:migration_sources", "delete:migration_sources",
+        "read:logs",
+    ]
+
+    /// Scopes a user's own token may carry at the Management API (Auth0's `*:current_user*` scopes);
+    /// user grants never get any other Management API scope.
+    public static let currentUserScopes = [
+        "read:current_user", "update:current_user_identities", "update:current_user_metadata",
+        "create:current_user_metadata", "delete:current_user_metadata",
+    ]
+
+    public func initialize(issuer rawIssuer: String, aliases: [String] = []) async throws -> Result {
+        guard let issuer = Tenant.normalizedIssuer(rawIssuer) else {
+            throw HTTPError.badRequest("Issuer must be an http(s) URL, got \(rawIssuer).")
+        }
+        let host = Tenant.host(ofIssuer: issuer)
+        if let existing = try await TenantDirectory(store: store).tenant(host: host) {
+            return try await describe(existing)
+        }
+
+        let tenantId = "ten_" + Random.identifier(length: 16)
+        var tenant = Tenant(
+            id: tenantId, issuer: issuer, domains: [host] + aliases.map { $0.lowercased() },
+            defaultConnection: Connection.defaultName, settings: .init(), createdAt: .now
+        )
+        tenant.domains = Array(Set(tenant.domains)).sorted()
+
+        let appSecret = Random.token(bytes: 32)
+        let app = Application(
+            clientId: Random.identifier(length: 32), name: "Default App", kind: .regularWeb,
+            secretHash: Digest.sha256Hex(appSecret),
+            grantTypes: ["password", Application.passwordRealmGrant, "refresh_token", "authorization_code"],
+            createdAt: .now
+        )
+        let m2mSecret = Random.token(bytes: 32)
+        let m2m = Application(
+            clientId: Random.identifier(length: 32), name: "Management API (Test Application)", kind: .machineToMachine,
+            secretHash: Digest.sha256Hex(m2mSecret), grantTypes: ["client_credentials"], createdAt: .now
+        )
+        let connection = Connection(
+            id: "con_" + Random.identifier(length: 16), name: Connection.defaultName, strategy: "auth0",
+            options: ["import_mode": false], createdAt: .now
+        )
+        let management = ResourceServer(identifier: tenant.managementAudience, name: "Auth0 Management API", scopes: Self.managementScopes + Self.currentUserScopes)
+
+        // Records first, domain claims last: until a domain points at the tenant nobody can reach it,
+        // so a crash half-way leaves no half-built tenant visible.
+        try await store.putJSON(StoreKeys.signingKeys(tenantId), SigningKeySet(keys: [SigningKeySet.newKey()]))
+        try await store.putJSON(StoreKeys.application(tenantId, app.clientId), app)
+        try await store.putJSON(StoreKeys.application(tenantId, m2m.clientId), m2m)
+        try await store.putJSON(StoreKeys.connection(tenantId, connection.id), connection)
+        try await store.putJSON(StoreKeys.resourceServer(tenantId, management.identifier), management)
+        try await store.putJSON(
+            StoreKeys.clientGrant(tenantId, m2m.clientId, management.identifier),
+            ClientGrant(clientId: m2m.clientId, audience: management.identifier, scope: Self.managementScopes)
+        )
+        try await store.putJSON(StoreKeys.tenant(tenantId), tenant)
+        guard try await store.insertJSONIfAbsent(StoreKeys.domain(host), tenantId) else {
+            // Another `init` won the race for this host: report its tenant instead.
+            guard let winner = try await TenantDirectory(store: store).tenant(host: host) else {
+                throw HTTPError(500, "server_error", "Tenant initialisation raced and lost.")
+            }
+            return try await describe(winner)
+        }
+        for alias in tenant.domains where alias != host {
+            _ = try await store.insertJSONIfAbsent(StoreKeys.domain(alias), tenantId)
+        }
+        return Result(
+            created: true, tenant: tenantId, issuer: issuer,
+            app: .init(client_id: app.clientId, client_secret: appSecret, audience: nil),
+            management: .init(client_id: m2m.clientId, client_secret: m2mSecret, audience: management.identifier),
+            connection: .init(id: connection.id, name: connection.name)
+        )
+    }
+
+    /// The same summary for an existing tenant, without secrets (only their hashes exist).
+    func describe(_ tenant: Tenant) async throws -> Result {
+        let apps = try await store.list(prefix: StoreKeys.applications(tenant.id)).compactMap {
+            try? JSON.decode(Application.self, from: $0.record.value)
+        }
+        let connections = try await store.list(prefix: StoreKeys.connections(tenant.id)).compactMap {
+            try? JSON.decode(Connection.self, from: $0.record.value)
+        }
+        let app = apps.sorted { $0.createdAt < $1.createdAt }.first { $0.kind != .machineToMachine }
+        let m2m = apps.sorted { $0.createdAt < $1.createdAt }.first { $0.kind == .machineToMachine }
+        let connection = connections.first { $0.name == tenant.defaultConnection }
+        return Result(
+            created: false, tenant: tenant.id, issuer: tenant.issuer,
+            app: .init(client_id: app?.clientId ?? "", client_secret: nil, audience: nil),
+            management: .init(client_id: m2m?.clientId ?? "", client_secret: nil, audience: tenant.managementAudience),
+            connection: .init(id: connection?.id ?? "", name: connection?.name ?? tenant.defaultConnection)
+        )
+    }
+}

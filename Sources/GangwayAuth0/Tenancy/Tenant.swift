@@ -1,0 +1,101 @@
+import FoundationEssentials
+import GangwayPlatform
+
+/// One Auth0-style tenant: an issuer, the hosts it answers on, and its settings.
+public struct Tenant: Codable, Sendable, Equatable {
+    public var id: String
+    /// `https://example.com/` — always with a trailing slash, byte for byte what tokens carry in `iss`.
+    public var issuer: String
+    /// Hosts (with port) whose requests belong to this tenant.
+    public var domains: [String]
+    /// The database connection used by the plain `password` grant.
+    public var defaultConnection: String
+    public var settings: Settings
+    public var createdAt: Date
+
+    public struct Settings: Codable, Sendable, Equatable {
+        public var accessTokenLifetime: Int = 86_400
+        public var idTokenLifetime: Int = 36_000
+        public var refreshTokenAbsoluteLifetime: Int = 2_592_000
+        public var refreshTokenIdleLifetime: Int = 1_296_000
+        /// Brute-force protection: this many consecutive failures within the window block the account.
+        public var bruteForceLimit: Int = 3
+        public var bruteForceWindow: Int = 300
+        /// How long a brute-force block lasts (seconds) once the limit is reached.
+        public var bruteForceBlockDuration: Int = 300
+        /// A rotated refresh token presented again within this many seconds is accepted (two tabs racing);
+        /// later, the reuse revokes the token's whole family.
+        public var refreshTokenReuseLeeway: Int = 10
+        /// Lazy migration: the total time (milliseconds) one request may spend on upstream Auth0 calls
+        /// (password fallback, refresh-token re-mint), retries included.
+        public var upstreamTimeoutMs: Int = 3_000
+        public init() {}
+
+        enum CodingKeys: String, CodingKey {
+            case accessTokenLifetime, idTokenLifetime, refreshTokenAbsoluteLifetime, refreshTokenIdleLifetime
+            case bruteForceLimit, bruteForceWindow, bruteForceBlockDuration, refreshTokenReuseLeeway
+            case upstreamTimeoutMs
+        }
+
+        /// Every field is optional in stored records: settings added later take their defaults in old tenants.
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            let d = Settings()
+            func value(_ key: CodingKeys, _ fallback: Int) throws -> Int { try c.decodeIfPresent(Int.self, forKey: key) ?? fallback }
+            accessTokenLifetime = try value(.accessTokenLifetime, d.accessTokenLifetime)
+            idTokenLifetime = try value(.idTokenLifetime, d.idTokenLifetime)
+            refreshTokenAbsoluteLifetime = try value(.refreshTokenAbsoluteLifetime, d.refreshTokenAbsoluteLifetime)
+            refreshTokenIdleLifetime = try value(.refreshTokenIdleLifetime, d.refreshTokenIdleLifetime)
+            bruteForceLimit = try value(.bruteForceLimit, d.bruteForceLimit)
+            bruteForceWindow = try value(.bruteForceWindow, d.bruteForceWindow)
+            bruteForceBlockDuration = try value(.bruteForceBlockDuration, d.bruteForceBlockDuration)
+            refreshTokenReuseLeeway = try value(.refreshTokenReuseLeeway, d.refreshTokenReuseLeeway)
+            upstreamTimeoutMs = try value(.upstreamTimeoutMs, d.upstreamTimeoutMs)
+        }
+    }
+
+    /// The Management API's audience, `<issuer>api/v2/`.
+    public var managementAudience: String { issuer + "api/v2/" }
+    /// The audience that makes an access token good for /userinfo.
+    public var userinfoAudience: String { issuer + "userinfo" }
+
+    /// Normalises an issuer URL: scheme and host required, trailing slash added.
+    public static func normalizedIssuer(_ raw: String) -> String? {
+        guard raw.hasPrefix("http://") || raw.hasPrefix("https://") else { return nil }
+        let rest = raw.drop(while: { $0 != ":" }).dropFirst(3)
+        guard let host = rest.split(separator: "/", omittingEmptySubsequences: false).first, !host.isEmpty else { return nil }
+        return raw.hasSuffix("/") ? raw : raw + "/"
+    }
+
+    /// The host (with port) an issuer URL names: the tenant's first domain.
+    public static func host(ofIssuer issuer: String) -> String {
+        let rest = issuer.drop(while: { $0 != ":" }).dropFirst(3)
+        return String(rest.split(separator: "/", omittingEmptySubsequences: false).first ?? "").lowercased()
+    }
+}
+
+/// Finds the tenant a request belongs to, by the host it addressed.
+public struct TenantDirectory: Sendable {
+    public let store: any KeyValueStore
+    public init(store: any KeyValueStore) { self.store = store }
+
+    public func tenant(host: String) async throws -> Tenant? {
+        guard let (id, _) = try await store.getCachedJSON(String.self, StoreKeys.domain(host)) else { return nil }
+        return try await store.getCachedJSON(Tenant.self, StoreKeys.tenant(id))?.0
+    }
+
+    /// The tenant for a request, or 404 in the endpoint's error shape.
+    public func tenant(for request: FunctionRequest) async throws -> Tenant {
+        guard let tenant = try await tenant(host: request.host) else {
+            throw HTTPError(404, "unknown_tenant", "No tenant is configured for this host.")
+        }
+        return tenant
+    }
+}
+
+extension FunctionContext {
+    /// The tenant the request's host selects; 404 when none does.
+    public func tenant(for request: FunctionRequest) async throws -> Tenant {
+        try await TenantDirectory(store: store()).tenant(for: request)
+    }
+}

@@ -1,0 +1,146 @@
+import FoundationEssentials
+import GangwayPlatform
+
+/// Rotating refresh tokens. A token is opaque (`v1.` + 32 random bytes, base64url) and stored only as its
+/// SHA-256, under `t/<tenant>/refresh-tokens/<hash>`, bound to client, user, scope and audience. Each use
+/// rotates it: the old record is marked rotated (compare-and-swap, so two racing uses cannot both rotate it)
+/// and a new token joins the same family. The most recently rotated token may be presented again within the
+/// tenant's reuse leeway (two tabs refreshing at once); any other reuse revokes the whole family.
+/// Lifetimes: absolute (from the family's first login, never extended) and idle (from the token's issue).
+public struct RefreshTokens: Sendable {
+    public let store: any KeyValueStore
+    public let tenant: Tenant
+
+    public init(store: any KeyValueStore, tenant: Tenant) {
+        self.store = store
+        self.tenant = tenant
+    }
+
+    public static let invalid = HTTPError(403, "invalid_grant", "Unknown or invalid refresh token.")
+
+    public struct Record: Codable, Sendable {
+        public enum State: String, Codable, Sendable { case active, rotated }
+        public var familyId: String
+        public var clientId: String
+        public var userId: String
+        public var connection: String?
+        public var scope: [String]
+        public var audience: String?
+        /// The grant the family started with (`password`), for the `gty` claim.
+        public var gty: String
+        /// When the user authenticated (unix seconds): `auth_time` in ID tokens.
+        public var authTime: Int64
+        /// When the family began (unix seconds); the absolute lifetime counts from here.
+        public var familyCreatedAt: Int64
+        public var issuedAt: Int64
+        public var state: State
+        public var rotatedAt: Int64?
+        /// Hash of the token that replaced this one.
+        public var successor: String?
+    }
+
+    struct FamilyRevocation: Codable { var revokedAt: Int64; var reason: String }
+
+    func key(_ hash: String) -> String { "t/\(tenant.id)/refresh-tokens/\(hash)" }
+    func familyKey(_ family: String) -> String { "t/\(tenant.id)/refresh-token-families/\(family)" }
+    static func hash(_ token: String) -> String { Digest.sha256Hex(token) }
+    static func now() -> Int64 { Int64(Date.now.timeIntervalSince1970) }
+
+    func absoluteExpiry(_ record: Record) -> Int64 {
+        record.familyCreatedAt + Int64(tenant.settings.refreshTokenAbsoluteLifetime)
+    }
+
+    /// Starts a new family (a login) and returns its first token.
+    public func issue(
+        clientId: String, userId: String, connection: String?, scope: [String], audience: String?, gty: String, authTime: Int64
+    ) async throws -> String {
+        let now = Self.now()
+        let record = Record(
+            familyId: Random.token(bytes: 16), clientId: clientId, userId: userId, connection: connection, scope: scope,
+            audience: audience, gty: gty, authTime: authTime, familyCreatedAt: now, issuedAt: now, state: .active
+        )
+        return try await save(record)
+    }
+
+    /// Writes a record under a fresh token; returns the token.
+    private func save(_ record: Record) async throws -> String {
+        let token = "v1." + Random.token(bytes: 32)
+        let ttl = absoluteExpiry(record) - Self.now()
+        guard try await store.insertJSONIfAbsent(key(Self.hash(token)), record, ttl: .seconds(max(1, ttl))) else {
+            throw HTTPError(500, "server_error", "Refresh token collision.")
+        }
+        return token
+    }
+
+    public enum Failure: Error, Sendable {
+        /// Unknown, expired, revoked, or another client's: the caller answers `invalid_grant`.
+        case invalid(String)
+        /// A rotated token came back after the leeway: its family has been revoked.
+        case reused(Record)
+    }
+
+    /// Redeems a token for `clientId`: returns the record it stood for and its replacement.
+    /// `validate` sees the record before anything changes (user still active, scope allowed…); what it throws passes through.
+    public func redeem(
+        _ token: String, clientId: String, validate: (Record) async throws -> Void = { _ in }
+    ) async throws -> (record: Record, replacement: String) {
+        let hash = Self.hash(token)
+        for _ in 0..<20 {
+            let now = Self.now()
+            guard let (record, version) = try await store.getJSON(Record.self, key(hash)) else {
+                throw Failure.invalid("unknown refresh token")
+            }
+            guard record.clientId == clientId else { throw Failure.invalid("refresh token belongs to another client") }
+            if try await store.get(familyKey(record.familyId)) != nil { throw Failure.invalid("refresh token family revoked") }
+            guard now < absoluteExpiry(record) else { throw Failure.invalid("refresh token expired (absolute lifetime)") }
+            if record.state == .active {
+                guard now - record.issuedAt < Int64(tenant.settings.refreshTokenIdleLifetime) else {
+                    throw Failure.invalid("refresh token expired (idle lifetime)")
+                }
+            }
+
+            var next = record
+            next.issuedAt = now
+            next.state = .active
+            next.rotatedAt = nil
+            next.successor = nil
+
+            switch record.state {
+            case .active:
+                try await validate(record)
+                let replacement = try await save(next)
+                var rotated = record
+                rotated.state = .rotated
+                rotated.rotatedAt = now
+                rotated.successor = Self.hash(replacement)
+                let ttl = max(1, absoluteExpiry(record) - now)
+                if try await store.compareAndSwapJSON(key(hash), expectedVersion: version, rotated, ttl: .seconds(ttl)) != nil {
+                    return (record, replacement)
+                }
+                // Someone rotated it first: drop ours and judge the token again as a rotated one.
+                try await store.delete(key(Self.hash(replacement)))
+
+            case .rotated:
+                // Only the most recently rotated token (its successor still unused) is forgiven, within the leeway.
+                if let rotatedAt = record.rotatedAt, now - rotatedAt <= Int64(tenant.settings.refreshTokenReuseLeeway),
+                    let successor = record.successor,
+                    let (child, _) = try await store.getJSON(Record.self, key(successor)), child.state == .active
+                {
+                    try await validate(record)
+                    return (record, try await save(next))
+                }
+                try await revokeFamily(record.familyId, reason: "rotated refresh token reused")
+                throw Failure.reused(record)
+            }
+        }
+        throw HTTPError(409, "conflict", "The refresh token kept changing; try again.")
+    }
+
+    /// Revokes every token of a family at once (they all check the family before use).
+    public func revokeFamily(_ familyId: String, reason: String) async throws {
+        let ttl = max(1, tenant.settings.refreshTokenAbsoluteLifetime)
+        _ = try await store.insertJSONIfAbsent(
+            familyKey(familyId), FamilyRevocation(revokedAt: Self.now(), reason: reason), ttl: .seconds(ttl)
+        )
+    }
+}

@@ -1,0 +1,219 @@
+import FoundationEssentials
+import GangwayPlatform
+
+/// One request to `POST /oauth/token`: its tenant, parameters, client and the tenant log it writes to.
+/// `functions/token/main.swift` reads as the endpoint's specification; the mechanics live here.
+public final class TokenEndpoint {
+    public let request: FunctionRequest
+    public let store: any KeyValueStore
+    public let tenant: Tenant
+    public let parameters: TokenParameters
+    public let log: TenantLog
+    /// The function's configuration (`GANGWAY_SECRET_KEY` opens upstream secrets).
+    public let configuration: Configuration
+    /// Set once the grant type is known: failures are then logged as that grant's failure event.
+    public var grantType: String?
+    public private(set) var client: AuthenticatedClient?
+    /// True once the outcome has its own log entry (`fp`, `fu`, `limit_wc`, `ferrt`, a success…).
+    private var logged = false
+
+    public static let supportedGrants = ["password", Application.passwordRealmGrant, "refresh_token", "client_credentials"]
+    /// Token answers are never cached (RFC 6749 §5.1), errors included.
+    public static let noStore = ["cache-control": "no-store", "pragma": "no-cache"]
+
+    init(request: FunctionRequest, context: FunctionContext) async throws {
+        self.request = request
+        store = try context.store()
+        tenant = try await TenantDirectory(store: store).tenant(for: request)
+        log = TenantLog(store: store, tenant: tenant, logger: context.logger)
+        configuration = context.configuration
+        parameters = try TokenParameters(request)
+    }
+
+    /// Runs the endpoint and turns its result or error into an answer that carries `Cache-Control: no-store`.
+    public static func answer(
+        _ request: FunctionRequest, _ context: FunctionContext, _ body: (TokenEndpoint) async throws -> [String: JSONValue]
+    ) async throws -> GatewayResponse {
+        var endpoint: TokenEndpoint?
+        do {
+            let token = try await TokenEndpoint(request: request, context: context)
+            endpoint = token
+            return try .json(200, try await body(token), headers: noStore)
+        } catch var error as HTTPError {
+            await endpoint?.logFailure(error)
+            error.headers.merge(noStore) { current, _ in current }
+            return ErrorShape.oauth.response(for: error)
+        }
+    }
+
+    // MARK: - Steps every grant shares
+
+    public func authenticateClient() async throws -> AuthenticatedClient {
+        let client = try await ClientAuthentication.authenticate(request, parameters, store: store, tenant: tenant)
+        self.client = client
+        return client
+    }
+
+    /// The API an `audience` names; nil when none was sent. 403 `access_denied` "Service not found: <aud>".
+    public func api(_ audience: String?) async throws -> ResourceServer? {
+        guard let audience else { return nil }
+        guard let (api, _) = try await store.getJSON(ResourceServer.self, StoreKeys.resourceServer(tenant.id, audience)) else {
+            throw HTTPError(403, "access_denied", "Service not found: \(audience)")
+        }
+        return api
+    }
+
+    /// The end user's IP: `auth0-forwarded-for` when an authenticated confidential client relays it, else the caller's.
+    public var ip: String {
+        if client?.authenticated == true, let forwarded = request.header("auth0-forwarded-for") {
+            let first = forwarded.split(separator: ",").first.map { String($0.filter { $0 != " " }) } ?? ""
+            if !first.isEmpty { return first }
+        }
+        return request.sourceIP
+    }
+
+    public func record(
+        _ type: String, _ description: String, user: User? = nil, userId: String? = nil, userName: String? = nil, connection: String? = nil,
+        details: [String: JSONValue]? = nil
+    ) async {
+        logged = true
+        await log.record(
+            LogEntry(
+                type: type, description: description, clientId: client?.clientId ?? (try? parameters.optional("client_id")) ?? nil,
+                userId: user?.userId ?? userId, userName: userName ?? user?.email ?? user?.username,
+                connection: connection ?? user?.connection, ip: ip, details: details
+            )
+        )
+    }
+
+    private func logFailure(_ error: HTTPError) async {
+        guard !logged, let grantType else { return }
+        let type = switch grantType {
+        case "refresh_token": "fertft"
+        case "client_credentials": "feccft"
+        default: "fepft"
+        }
+        await record(type, error.message, userName: try? parameters.optional("username"), connection: try? parameters.optional("realm"))
+    }
+
+    // MARK: - Password grants
+
+    /// The database connection a password grant logs in to. Unknown: 400 `invalid_request` "the connection was
+    /// not found" (Auth0's documented wording).
+    public func databaseConnection(named name: String) async throws -> Connection {
+        guard let connection = try await PasswordLogin(store: store, tenant: tenant).connection(named: name) else {
+            throw HTTPError.badRequest("the connection was not found")
+        }
+        return connection
+    }
+
+    public static let wrongPassword = HTTPError(403, "invalid_grant", "Wrong email or password.")
+
+    /// Checks the password (brute-force protection first, then the local hash, else the connection's upstream
+    /// fallback) and logs `fp`, `fu`, `limit_wc` or `fepft`; `spm` when the upstream vouched (a migration).
+    /// Every upstream failure answers as a wrong password; its cause goes to the log entry's `details.upstream`.
+    public func passwordLogin(_ connection: Connection, username: String, password: String) async throws -> User {
+        let c = connection.name
+        do {
+            let outcome = try await PasswordLogin(store: store, tenant: tenant).login(
+                connection: connection, username: username, password: password, endUserIP: ip,
+                secrets: try? SecretBox(configuration: configuration)
+            )
+            if let identity = outcome.migrated {
+                await record(
+                    "spm", "Successful password migration", user: outcome.user, userName: username, connection: c,
+                    details: [
+                        "upstream_sub": .string(identity.sub), "created": .bool(outcome.created),
+                        "attempts": .int(Int64(identity.attempts)), "elapsed_ms": .int(Int64(identity.elapsedMs)),
+                    ]
+                )
+            }
+            // A linked secondary account logs in as its primary user (tokens carry the primary's sub).
+            let user = try await UserDirectory(store: store, tenant: tenant).resolveLinked(outcome.user)
+            guard !user.blocked else { throw PasswordLogin.Failure.blocked(user) }
+            return user
+        } catch PasswordLogin.Failure.upstream(let failure, let user) {
+            await record(user == nil ? "fu" : "fp", "Wrong email or password.", user: user, userName: username, connection: c, details: failure.details)
+            throw Self.wrongPassword
+        } catch PasswordLogin.Failure.throttled {
+            await record("limit_wc", "Too many consecutive login attempts; the account is blocked.", userName: username, connection: c)
+            throw LoginThrottle.blocked
+        } catch PasswordLogin.Failure.unknownUser {
+            await record("fu", "Wrong email or password.", userName: username, connection: c)
+            throw Self.wrongPassword
+        } catch PasswordLogin.Failure.wrongPassword(let user) {
+            await record("fp", "Wrong email or password.", user: user, userName: username, connection: c)
+            throw Self.wrongPassword
+        } catch PasswordLogin.Failure.blocked(let user) {
+            await record("fepft", "user is blocked", user: user, userName: username, connection: c)
+            throw HTTPError(401, "unauthorized", "user is blocked")
+        }
+    }
+
+    // MARK: - Refresh tokens
+
+    /// Redeems (rotates) a refresh token once `validate` accepts what it stands for; `ferrt` on reuse.
+    public func rotateRefreshToken(
+        _ token: String, _ validate: (RefreshTokens.Record) async throws -> Void
+    ) async throws -> (record: RefreshTokens.Record, replacement: String) {
+        guard let client else { throw ClientAuthentication.unauthorized }
+        do {
+            return try await RefreshTokens(store: store, tenant: tenant).redeem(token, clientId: client.clientId, validate: validate)
+        } catch RefreshTokens.Failure.invalid(let why) {
+            await record("fertft", "Unknown or invalid refresh token: \(why).")
+            throw RefreshTokens.invalid
+        } catch RefreshTokens.Failure.reused(let old) {
+            await record("ferrt", "A rotated refresh token was reused; its family has been revoked.", userId: old.userId, connection: old.connection)
+            throw RefreshTokens.invalid
+        }
+    }
+
+    /// The user a refresh token speaks for (its primary, when it has since been linked as a secondary),
+    /// if they still exist and are not blocked.
+    public func activeUser(_ userId: String) async throws -> User {
+        let users = UserDirectory(store: store, tenant: tenant)
+        guard let (found, _) = try await users.get(userId) else {
+            throw RefreshTokens.Failure.invalid("the user is gone or blocked")
+        }
+        let user = try await users.resolveLinked(found)
+        guard !user.blocked else {
+            throw RefreshTokens.Failure.invalid("the user is gone or blocked")
+        }
+        return user
+    }
+
+    // MARK: - Client credentials
+
+    /// The client grant letting `client` call `api`; 403 `access_denied` in Auth0's words when there is none.
+    public func clientGrant(_ client: AuthenticatedClient, _ api: ResourceServer) async throws -> ClientGrant {
+        guard let (grant, _) = try await store.getJSON(ClientGrant.self, StoreKeys.clientGrant(tenant.id, client.clientId, api.identifier)) else {
+            throw HTTPError(
+                403, "access_denied",
+                "Client is not authorized to access \"\(api.identifier)\". You need to create a \"client-grant\" associated to this API. See: https://auth0.com/docs/api/v2#!/Client_Grants/post_client_grants"
+            )
+        }
+        return grant
+    }
+
+    // MARK: - Issuing
+
+    /// Signs the grant's tokens, starts a refresh-token family when a user was granted `offline_access`,
+    /// and logs `successType`.
+    public func issue(
+        _ grant: TokenGrant, connection: String? = nil, refreshToken: String? = nil, successType: String, description: String,
+        details: [String: JSONValue]? = nil
+    ) async throws -> [String: JSONValue] {
+        let ring = try await KeyRing.load(store, tenant: tenant)
+        var refresh = refreshToken
+        if refresh == nil, let user = grant.user, grant.scopes.contains("offline_access") {
+            refresh = try await RefreshTokens(store: store, tenant: tenant).issue(
+                clientId: grant.client.clientId, userId: user.userId, connection: connection, scope: grant.scopes,
+                audience: grant.audience, gty: grant.gty.stringValue ?? "password",
+                authTime: grant.authTime ?? Int64(Date.now.timeIntervalSince1970)
+            )
+        }
+        let body = try TokenIssuer(ring: ring).response(grant, refreshToken: refresh)
+        await record(successType, description, user: grant.user, connection: connection, details: details)
+        return body
+    }
+}
