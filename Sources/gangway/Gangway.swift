@@ -66,7 +66,7 @@ struct TenantOptions: ParsableArguments {
             }
             return found
         }
-        let all = try await store.list(prefix: "tenants/").compactMap { try? JSON.decode(Tenant.self, from: $0.record.value) }
+        let all = try await store.listValues(Tenant.self, prefix: StoreKeys.tenantsPrefix)
         guard all.count == 1 else {
             throw ValidationError(all.isEmpty ? "The store has no tenant; run `gangway init`." : "Several tenants: pass --tenant.")
         }

@@ -25,9 +25,8 @@ struct TenantCommand: AsyncParsableCommand {
         func run() async throws {
             let store = try store.open()
             let key = StoreKeys.tenant(try await tenant.resolve(in: store).id)
-            for _ in 0..<10 {
-                guard let (found, version) = try await store.getJSON(Tenant.self, key) else { throw ValidationError("Tenant vanished.") }
-                var current = found
+            let settings = try await store.update(Tenant.self, at: key) { stored in
+                guard var current = stored else { throw ValidationError("Tenant vanished.") }
                 var s = current.settings
                 if let v = accessTokenLifetime { s.accessTokenLifetime = v }
                 if let v = idTokenLifetime { s.idTokenLifetime = v }
@@ -39,12 +38,10 @@ struct TenantCommand: AsyncParsableCommand {
                 if let v = bruteForceBlock { s.bruteForceBlockDuration = v }
                 if let v = upstreamTimeoutMs { s.upstreamTimeoutMs = v }
                 current.settings = s
-                if try await store.compareAndSwapJSON(key, expectedVersion: version, current) != nil {
-                    try printJSON(s)
-                    return
-                }
+                stored = current
+                return s
             }
-            throw ValidationError("The tenant kept changing; try again.")
+            try printJSON(settings)
         }
     }
 }

@@ -240,7 +240,7 @@ struct ManagementAPITests {
             #expect(!body.contains("$2b$") && !body.contains("password_hash") && !body.contains("passwordHash"))
         }
         // The store holds a bcrypt hash of the new password, not the old one.
-        let dump = try gangway(["store", "get", "--store", env.scratch.store, "t/\(env.tenant.tenant)/users/\(created.object["user_id"]?.stringValue ?? "")"])
+        let dump = try gangway(["store", "get", "--store", env.scratch.store, StoreKeys.user(env.tenant.tenant, created.object["user_id"]?.stringValue ?? "")])
         #expect(dump.status == 0, "\(dump.stderr)")
         let hash = (try? JSONDecoder().decode(User.self, from: dump.stdout))?.passwordHash ?? ""
         #expect(hash.hasPrefix("$2b$10$"))
@@ -294,7 +294,7 @@ struct ManagementAPITests {
         // Echoing the (secret-free) options back keeps the stored secret; null deletes a key.
         let echoed = try env.call("PATCH", "/api/v2/connections/\(id)", token: admin, body: ["options": .object(options.merging(["import_mode": nil]) { $1 })])
         #expect(echoed.status == 200 && echoed.object["options"]?["import_mode"] == nil && echoed.object["options"]?["brute_force_protection"] == true)
-        let stored = try gangway(["store", "get", "--store", env.scratch.store, "t/\(env.tenant.tenant)/connections/\(id)"])
+        let stored = try gangway(["store", "get", "--store", env.scratch.store, StoreKeys.connection(env.tenant.tenant, id)])
         #expect(stored.status == 0 && stored.text.contains(secret), "the secret is kept, only hidden")
 
         for body in [["name": "renamed"], ["options": "x"], ["strategy": "google-oauth2"]] as [JSONValue] {

@@ -195,7 +195,7 @@ struct PasswordMigrationTests {
         }
         #expect(statuses == Array(repeating: 200, count: 6))
         #expect(try fake.calls("/oauth/token").count >= 2, "the logins really raced")
-        let dump = try gangway(["store", "list", "--store", world.scratch.store, "--prefix", "t/\(world.tenant.tenant)/users/"]).text
+        let dump = try gangway(["store", "list", "--store", world.scratch.store, "--prefix", StoreKeys.users(world.tenant.tenant)]).text
         #expect(dump.split(separator: "\n").filter { $0.contains(user.email) }.count == 1)
         #expect(!dump.contains(FakeUpstream.secret))
     }

@@ -102,7 +102,7 @@ final class TokenWorld {
 
     /// The tenant's log entries, oldest first, and the raw stored text (for leak checks).
     func logs() throws -> (entries: [LogEntry], raw: String) {
-        let raw = try gangway(["store", "list", "--store", scratch.store, "--prefix", "t/\(tenant.tenant)/logs/"]).text
+        let raw = try gangway(["store", "list", "--store", scratch.store, "--prefix", StoreKeys.logs(tenant.tenant)]).text
         let entries = raw.split(separator: "\n").compactMap { line -> LogEntry? in
             guard let json = line.split(separator: "\t", maxSplits: 2).last else { return nil }
             let decoder = JSONDecoder()
@@ -122,7 +122,7 @@ final class TokenWorld {
     /// Rewrites a stored user (as an operator editing the store would).
     func editUser(_ userId: String, _ change: (inout [String: JSONValue]) -> Void) async throws {
         let store = try Store.open(url: scratch.store)
-        let key = "t/\(tenant.tenant)/users/\(userId)"
+        let key = StoreKeys.user(tenant.tenant, userId)
         let record = try #require(try await store.get(key))
         var user = try JSONDecoder().decode(JSONValue.self, from: record.value).objectValue ?? [:]
         change(&user)
@@ -130,7 +130,7 @@ final class TokenWorld {
     }
 
     func deleteUser(_ userId: String) async throws {
-        try await Store.open(url: scratch.store).delete("t/\(tenant.tenant)/users/\(userId)")
+        try await Store.open(url: scratch.store).delete(StoreKeys.user(tenant.tenant, userId))
     }
 }
 
@@ -182,10 +182,10 @@ struct TokenEndpointTests {
 
         // The login is counted on the user.
         let store = try Store.open(url: world.scratch.store)
-        let user = try #require(try await store.getJSON(User.self, "t/\(world.tenant.tenant)/users/\(userId)")?.0)
+        let user = try #require(try await store.getJSON(User.self, StoreKeys.user(world.tenant.tenant, userId))?.0)
         #expect(user.loginsCount == 1 && user.lastLogin != nil)
         // Only the hash of the refresh token is stored.
-        let stored = try gangway(["store", "list", "--store", world.scratch.store, "--prefix", "t/\(world.tenant.tenant)/refresh-tokens/"]).text
+        let stored = try gangway(["store", "list", "--store", world.scratch.store, "--prefix", StoreKeys.refreshTokens(world.tenant.tenant)]).text
         #expect(stored.contains(Digest.sha256Hex(refresh)) && !stored.contains(refresh))
     }
 

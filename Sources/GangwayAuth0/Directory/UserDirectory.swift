@@ -12,9 +12,11 @@ public struct UserDirectory: Sendable {
         self.tenant = tenant
     }
 
-    func recordKey(_ userId: String) -> String { "t/\(tenant.id)/users/\(userId)" }
-    func loginKey(_ connection: String, _ login: String) -> String { "t/\(tenant.id)/user-logins/\(connection)/\(User.normalize(login))" }
-    var usersPrefix: String { "t/\(tenant.id)/users/" }
+    func recordKey(_ userId: String) -> String { StoreKeys.user(tenant.id, userId) }
+    func loginKey(_ connection: String, _ login: String) -> String {
+        StoreKeys.userLogin(tenant.id, connection: connection, User.normalize(login))
+    }
+    var usersPrefix: String { StoreKeys.users(tenant.id) }
 
     public func get(_ userId: String) async throws -> (User, Int64)? {
         try await store.getCachedJSON(User.self, recordKey(userId))

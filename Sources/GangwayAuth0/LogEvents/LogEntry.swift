@@ -49,8 +49,6 @@ public struct TenantLog: Sendable {
         self.logger = logger
     }
 
-    public static func prefix(_ tenant: String) -> String { "t/\(tenant)/logs/" }
-
     /// Records the event; a failure to store it is logged, never turned into a failed request.
     public func record(_ event: LogEntry) async {
         var metadata: Logger.Metadata = ["log_type": .string(event.type), "tenant": .string(tenant.id)]
@@ -59,15 +57,13 @@ public struct TenantLog: Sendable {
         if let connection = event.connection { metadata["connection"] = .string(connection) }
         logger.info("\(event.description)", metadata: metadata)
         do {
-            try await store.putJSON(Self.prefix(tenant.id) + event.log_id, event, ttl: Self.retention)
+            try await store.putJSON(StoreKeys.log(tenant.id, event.log_id), event, ttl: Self.retention)
         } catch {
             logger.error("could not store log entry", metadata: ["error": .string(String(describing: error))])
         }
     }
 
     public func events(after: String? = nil, limit: Int = 100) async throws -> [LogEntry] {
-        try await store.list(prefix: Self.prefix(tenant.id), after: after.map { Self.prefix(tenant.id) + $0 }, limit: limit).compactMap {
-            try? JSON.decode(LogEntry.self, from: $0.record.value)
-        }
+        try await store.listValues(LogEntry.self, prefix: StoreKeys.logs(tenant.id), after: after.map { StoreKeys.log(tenant.id, $0) }, limit: limit)
     }
 }

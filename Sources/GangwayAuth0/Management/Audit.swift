@@ -20,7 +20,7 @@ extension ManagementCall {
             await log.record(entry)
             return response
         } catch {
-            let failure = error as? HTTPError ?? HTTPError(500, "server_error", "Internal error.")
+            let failure = (error as? any HTTPAnswerable)?.httpError ?? HTTPError(500, "server_error", "Internal error.")
             entry.type = "fapi"
             details["response"] = [
                 "statusCode": .int(Int64(failure.status)), "errorCode": .string(failure.code), "message": .string(failure.message),
@@ -62,7 +62,7 @@ extension ManagementCall {
         // Keys are time-ordered, so the store lists oldest first: keep a window of the newest 1,000.
         var window: [StoreEntry] = []
         var after: String?
-        let prefix = TenantLog.prefix(tenant.id)
+        let prefix = StoreKeys.logs(tenant.id)
         while true {
             let batch = try await store.list(prefix: prefix, after: after, limit: 1000)
             window.append(contentsOf: batch)
@@ -71,9 +71,7 @@ extension ManagementCall {
             after = last.key
         }
         let newestFirst = window.reversed()
-        let page = newestFirst.dropFirst(start).prefix(paging.perPage).compactMap {
-            try? JSON.decode(LogEntry.self, from: $0.record.value)
-        }
+        let page = try newestFirst.dropFirst(start).prefix(paging.perPage).map { try $0.decoded(LogEntry.self) }
         return (Array(page), newestFirst.count)
     }
 }

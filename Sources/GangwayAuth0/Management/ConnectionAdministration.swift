@@ -13,17 +13,11 @@ public struct ConnectionDirectory: Sendable {
 
     /// Every connection, in id order (tenants have a handful).
     public func all() async throws -> [Connection] {
-        try await store.list(prefix: StoreKeys.connections(tenant.id)).compactMap {
-            try? JSON.decode(Connection.self, from: $0.record.value)
-        }
+        try await store.listValues(Connection.self, prefix: StoreKeys.connections(tenant.id))
     }
 
     public func get(_ id: String) async throws -> (Connection, Int64)? {
         try await store.getJSON(Connection.self, StoreKeys.connection(tenant.id, id))
-    }
-
-    public func update(_ connection: Connection, expectedVersion: Int64) async throws -> Int64? {
-        try await store.compareAndSwapJSON(StoreKeys.connection(tenant.id, connection.id), expectedVersion: expectedVersion, connection)
     }
 }
 
@@ -159,20 +153,19 @@ extension ManagementCall {
 
     /// The tenant's applications: every one may use every connection (Gangway has no per-connection toggle yet).
     public func clientIds() async throws -> [String] {
-        try await store.list(prefix: StoreKeys.applications(tenant.id)).compactMap {
-            try? JSON.decode(Application.self, from: $0.record.value).clientId
-        }
+        try await store.listValues(Application.self, prefix: StoreKeys.applications(tenant.id)).map(\.clientId)
     }
 
     /// `configuration` supplies GANGWAY_SECRET_KEY when the patch carries a new upstream client secret.
     public func updateConnection(_ id: String?, _ changes: ConnectionChanges, configuration: Configuration = Configuration()) async throws -> Connection {
-        for _ in 0..<10 {
-            var (connection, version) = try await connection(id)
+        let (found, _) = try await connection(id)
+        return try await store.update(Connection.self, at: StoreKeys.connection(tenant.id, found.id)) { stored in
+            guard var connection = stored else { throw Self.noSuchConnection }
             let context = PasswordFallback.secretContext(tenant: tenant.id, connectionId: connection.id)
             try changes.apply(to: &connection) { secret in try SecretBox(configuration: configuration).seal(secret, context: context) }
-            if try await connections.update(connection, expectedVersion: version) != nil { return connection }
+            stored = connection
+            return connection
         }
-        throw HTTPError(409, "conflict", "The connection kept changing; try again.")
     }
 
     /// Connections whose strategy is one of `strategies` (comma-separated, as repeated query parameters

@@ -34,8 +34,8 @@ public struct MigrationSource: Codable, Sendable, Equatable {
 
     public static func newId() -> String { "mgs_" + Random.identifier(length: 16) }
 
-    public static func key(_ tenant: String, _ id: String) -> String { "t/\(tenant)/migration-sources/\(id)" }
-    public static func prefix(_ tenant: String) -> String { "t/\(tenant)/migration-sources/" }
+    public static func key(_ tenant: String, _ id: String) -> String { StoreKeys.migrationSource(tenant, id) }
+    public static func prefix(_ tenant: String) -> String { StoreKeys.migrationSources(tenant) }
     /// The SecretBox context of a source's client secret: a seal copied to another record does not open.
     public static func secretContext(_ tenant: String, _ id: String) -> String { key(tenant, id) + "#client_secret" }
 

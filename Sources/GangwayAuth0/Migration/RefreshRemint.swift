@@ -62,8 +62,8 @@ public struct RefreshRemint: Sendable {
         case userUnavailable(source: String, cause: String, failures: [JSONValue])
     }
 
-    func claimKey(_ hash: String) -> String { "t/\(tenant.id)/upstream-refresh-tokens/\(hash)" }
-    func subjectKey(_ provider: String, _ sub: String) -> String { "t/\(tenant.id)/upstream-subjects/\(provider)/\(sub)" }
+    func claimKey(_ hash: String) -> String { StoreKeys.upstreamRefreshToken(tenant.id, hash: hash) }
+    func subjectKey(_ provider: String, _ sub: String) -> String { StoreKeys.upstreamSubject(tenant.id, provider: provider, sub) }
     static func now() -> Int64 { Int64(Date.now.timeIntervalSince1970) }
 
     public func redeem(_ token: String, forwardedFor ip: String?) async throws -> Success {

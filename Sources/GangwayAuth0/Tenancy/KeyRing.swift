@@ -6,6 +6,11 @@ import GangwayPlatform
 /// Private keys are parsed lazily: a cold function pays only for the key it uses, and a warm worker parses
 /// each key once for its whole life (parsing and RSA blinding set-up cost more than the signature itself).
 public final class KeyRing: Sendable {
+    /// The tenant has no current key to sign with (its key set was emptied by hand).
+    public struct NoSigningKey: Error, Sendable, CustomStringConvertible {
+        public var description: String { "The tenant has no signing key." }
+    }
+
     public let tenant: Tenant
     public let keySet: SigningKeySet
 
@@ -26,19 +31,11 @@ public final class KeyRing: Sendable {
     public static func update<T>(
         _ store: any KeyValueStore, tenant: Tenant, _ change: (inout SigningKeySet) throws -> T
     ) async throws -> T {
-        let key = StoreKeys.signingKeys(tenant.id)
-        for _ in 0..<10 {
-            guard let (current, version) = try await store.getJSON(SigningKeySet.self, key) else {
-                var set = SigningKeySet()
-                let result = try change(&set)
-                if try await store.insertJSONIfAbsent(key, set) { return result }
-                continue
-            }
-            var set = current
-            let result = try change(&set)
-            if try await store.compareAndSwapJSON(key, expectedVersion: version, set) != nil { return result }
+        try await store.update(SigningKeySet.self, at: StoreKeys.signingKeys(tenant.id)) { stored in
+            var set = stored ?? SigningKeySet()
+            defer { stored = set }
+            return try change(&set)
         }
-        throw HTTPError(409, "conflict", "The signing keys kept changing; try again.")
     }
 
     private func key(_ kid: String) -> RSAKey? {
@@ -54,7 +51,7 @@ public final class KeyRing: Sendable {
     /// Signs claims with the current key (RS256, `kid` in the header; `type` "at+jwt" for access tokens).
     public func sign(_ claims: [String: JSONValue], type: String = "JWT") throws -> String {
         guard let current = keySet.current, let key = key(current.kid) else {
-            throw HTTPError(500, "server_error", "The tenant has no signing key.")
+            throw NoSigningKey()
         }
         return try JWT.sign(claims: claims, key: key, kid: current.kid, type: type)
     }

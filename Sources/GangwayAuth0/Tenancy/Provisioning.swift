@@ -8,6 +8,19 @@ public struct Provisioning: Sendable {
     public let store: any KeyValueStore
     public init(store: any KeyValueStore) { self.store = store }
 
+    public enum Failure: Error, Sendable, CustomStringConvertible {
+        case invalidIssuer(String)
+        /// Another `init` claimed the host, yet its tenant cannot be read.
+        case lostRace(String)
+
+        public var description: String {
+            switch self {
+            case .invalidIssuer(let issuer): "Issuer must be an http(s) URL, got \(issuer)."
+            case .lostRace(let host): "Tenant initialisation for \(host) raced and lost."
+            }
+        }
+    }
+
     public struct Result: Codable, Sendable {
         public struct Credentials: Codable, Sendable {
             public var client_id: String
@@ -41,7 +54,7 @@ public struct Provisioning: Sendable {
 
     public func initialize(issuer rawIssuer: String, aliases: [String] = []) async throws -> Result {
         guard let issuer = Tenant.normalizedIssuer(rawIssuer) else {
-            throw HTTPError.badRequest("Issuer must be an http(s) URL, got \(rawIssuer).")
+            throw Failure.invalidIssuer(rawIssuer)
         }
         let host = Tenant.host(ofIssuer: issuer)
         if let existing = try await TenantDirectory(store: store).tenant(host: host) {
@@ -88,7 +101,7 @@ public struct Provisioning: Sendable {
         guard try await store.insertJSONIfAbsent(StoreKeys.domain(host), tenantId) else {
             // Another `init` won the race for this host: report its tenant instead.
             guard let winner = try await TenantDirectory(store: store).tenant(host: host) else {
-                throw HTTPError(500, "server_error", "Tenant initialisation raced and lost.")
+                throw Failure.lostRace(host)
             }
             return try await describe(winner)
         }
@@ -105,12 +118,8 @@ public struct Provisioning: Sendable {
 
     /// The same summary for an existing tenant, without secrets (only their hashes exist).
     func describe(_ tenant: Tenant) async throws -> Result {
-        let apps = try await store.list(prefix: StoreKeys.applications(tenant.id)).compactMap {
-            try? JSON.decode(Application.self, from: $0.record.value)
-        }
-        let connections = try await store.list(prefix: StoreKeys.connections(tenant.id)).compactMap {
-            try? JSON.decode(Connection.self, from: $0.record.value)
-        }
+        let apps = try await store.listValues(Application.self, prefix: StoreKeys.applications(tenant.id))
+        let connections = try await store.listValues(Connection.self, prefix: StoreKeys.connections(tenant.id))
         let app = apps.sorted { $0.createdAt < $1.createdAt }.first { $0.kind != .machineToMachine }
         let m2m = apps.sorted { $0.createdAt < $1.createdAt }.first { $0.kind == .machineToMachine }
         let connection = connections.first { $0.name == tenant.defaultConnection }

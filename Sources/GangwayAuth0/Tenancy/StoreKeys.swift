@@ -1,17 +1,55 @@
 import GangwayPlatform
-/// Where each model record lives in the key-value store. Everything a tenant owns sits under
-/// `t/<tenant id>/`, so one tenant's lookups can never reach another's records.
+
+/// Where every record lives in the key-value store: the one list of key shapes (tests and the CLI use it too).
+/// Everything a tenant owns sits under `t/<tenant id>/`, so one tenant's lookups can never reach another's
+/// records. Functions ending in `s` (or named `…Prefix`) give the prefix a listing walks.
 public enum StoreKeys {
+    // MARK: Tenancy
     /// host (with port, lower-case) → tenant id
     public static func domain(_ host: String) -> String { "domains/\(host.lowercased())" }
-    public static func tenant(_ id: String) -> String { "tenants/\(id)" }
+    public static func tenant(_ id: String) -> String { tenantsPrefix + id }
+    public static let tenantsPrefix = "tenants/"
     public static func signingKeys(_ tenant: String) -> String { "t/\(tenant)/signing-keys" }
-    public static func application(_ tenant: String, _ clientId: String) -> String { "t/\(tenant)/applications/\(clientId)" }
+
+    // MARK: Credentials
+    public static func application(_ tenant: String, _ clientId: String) -> String { applications(tenant) + clientId }
     public static func applications(_ tenant: String) -> String { "t/\(tenant)/applications/" }
-    public static func connection(_ tenant: String, _ id: String) -> String { "t/\(tenant)/connections/\(id)" }
-    public static func connections(_ tenant: String) -> String { "t/\(tenant)/connections/" }
     public static func resourceServer(_ tenant: String, _ identifier: String) -> String { "t/\(tenant)/apis/\(identifier)" }
     public static func clientGrant(_ tenant: String, _ clientId: String, _ audience: String) -> String {
         "t/\(tenant)/client-grants/\(clientId)/\(audience)"
+    }
+
+    // MARK: Directory
+    public static func connection(_ tenant: String, _ id: String) -> String { connections(tenant) + id }
+    public static func connections(_ tenant: String) -> String { "t/\(tenant)/connections/" }
+    public static func user(_ tenant: String, _ userId: String) -> String { users(tenant) + userId }
+    public static func users(_ tenant: String) -> String { "t/\(tenant)/users/" }
+    /// A login name (normalised email or username) on a connection → the user id that owns it.
+    public static func userLogin(_ tenant: String, connection: String, _ normalizedLogin: String) -> String {
+        "t/\(tenant)/user-logins/\(connection)/\(normalizedLogin)"
+    }
+
+    // MARK: Token
+    /// Failed-login count of one username (its SHA-256, hex) on one connection.
+    public static func loginFailures(_ tenant: String, connection: String, usernameHash: String) -> String {
+        "t/\(tenant)/login-failures/\(connection)/\(usernameHash)"
+    }
+    public static func refreshToken(_ tenant: String, hash: String) -> String { refreshTokens(tenant) + hash }
+    public static func refreshTokens(_ tenant: String) -> String { "t/\(tenant)/refresh-tokens/" }
+    /// Present when a refresh-token family has been revoked (a rotated token was reused).
+    public static func refreshTokenFamily(_ tenant: String, _ family: String) -> String { "t/\(tenant)/refresh-token-families/\(family)" }
+
+    // MARK: Log events
+    public static func log(_ tenant: String, _ logId: String) -> String { logs(tenant) + logId }
+    public static func logs(_ tenant: String) -> String { "t/\(tenant)/logs/" }
+
+    // MARK: Migration
+    public static func migrationSource(_ tenant: String, _ id: String) -> String { migrationSources(tenant) + id }
+    public static func migrationSources(_ tenant: String) -> String { "t/\(tenant)/migration-sources/" }
+    /// The claim on one upstream refresh token (its SHA-256, hex): redeemed once only.
+    public static func upstreamRefreshToken(_ tenant: String, hash: String) -> String { "t/\(tenant)/upstream-refresh-tokens/\(hash)" }
+    /// An upstream identity (provider + its `sub`) → the local user id it became.
+    public static func upstreamSubject(_ tenant: String, provider: String, _ sub: String) -> String {
+        "t/\(tenant)/upstream-subjects/\(provider)/\(sub)"
     }
 }

@@ -28,7 +28,7 @@ public struct LoginThrottle: Sendable {
 
     /// The username is hashed: the record names no one, and any length fits in a key.
     func key(connection: String, username: String) -> String {
-        "t/\(tenant.id)/login-failures/\(connection)/\(Digest.sha256Hex(User.normalize(username)))"
+        StoreKeys.loginFailures(tenant.id, connection: connection, usernameHash: Digest.sha256Hex(User.normalize(username)))
     }
 
     private var settings: Tenant.Settings { tenant.settings }
@@ -45,29 +45,22 @@ public struct LoginThrottle: Sendable {
     public func recordFailure(connection: String, username: String) async throws -> Bool {
         let key = key(connection: connection, username: username)
         let limit = max(1, settings.bruteForceLimit), window = Int64(max(1, settings.bruteForceWindow))
-        for _ in 0..<20 {
-            let now = Self.now()
-            let current = try? await store.getJSON(Record.self, key)
+        var now = Self.now()
+        // Kept while it matters: the rest of the window, or the block.
+        let lifetime = { (record: Record) in Duration.seconds(max(1, (record.blockedUntil ?? record.since + window) - now)) }
+        return try await store.update(Record.self, at: key, ttl: lifetime) { stored in
+            now = Self.now()
             var record = Record(failures: 0, since: now, blockedUntil: nil)
-            if let (existing, _) = current, now - existing.since < window || existing.blockedUntil != nil {
+            if let existing = stored, now - existing.since < window || existing.blockedUntil != nil {
                 record = existing
             }
             record.failures += 1
-            var ttl = window - (now - record.since)
             if record.failures >= limit && record.blockedUntil == nil {
                 record.blockedUntil = now + Int64(max(1, settings.bruteForceBlockDuration))
             }
-            if let until = record.blockedUntil { ttl = until - now }
-            let duration = Duration.seconds(max(1, ttl))
-            let written: Bool
-            if let (_, version) = current {
-                written = try await store.compareAndSwapJSON(key, expectedVersion: version, record, ttl: duration) != nil
-            } else {
-                written = try await store.insertJSONIfAbsent(key, record, ttl: duration)
-            }
-            if written { return record.failures >= limit }
+            stored = record
+            return record.failures >= limit
         }
-        throw HTTPError(409, "conflict", "Too many concurrent login attempts; try again.")
     }
 
     /// A successful login clears the count.

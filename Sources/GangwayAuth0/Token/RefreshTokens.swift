@@ -41,8 +41,8 @@ public struct RefreshTokens: Sendable {
 
     struct FamilyRevocation: Codable { var revokedAt: Int64; var reason: String }
 
-    func key(_ hash: String) -> String { "t/\(tenant.id)/refresh-tokens/\(hash)" }
-    func familyKey(_ family: String) -> String { "t/\(tenant.id)/refresh-token-families/\(family)" }
+    func key(_ hash: String) -> String { StoreKeys.refreshToken(tenant.id, hash: hash) }
+    func familyKey(_ family: String) -> String { StoreKeys.refreshTokenFamily(tenant.id, family) }
     static func hash(_ token: String) -> String { Digest.sha256Hex(token) }
     static func now() -> Int64 { Int64(Date.now.timeIntervalSince1970) }
 
@@ -85,7 +85,7 @@ public struct RefreshTokens: Sendable {
         _ token: String, clientId: String, validate: (Record) async throws -> Void = { _ in }
     ) async throws -> (record: Record, replacement: String) {
         let hash = Self.hash(token)
-        for _ in 0..<20 {
+        for _ in 0..<StoreContention.attempts {
             let now = Self.now()
             guard let (record, version) = try await store.getJSON(Record.self, key(hash)) else {
                 throw Failure.invalid("unknown refresh token")
@@ -133,7 +133,7 @@ public struct RefreshTokens: Sendable {
                 throw Failure.reused(record)
             }
         }
-        throw HTTPError(409, "conflict", "The refresh token kept changing; try again.")
+        throw StoreError(.contention, "refresh token \(hash.prefix(8))… kept changing")
     }
 
     /// Revokes every token of a family at once (they all check the family before use).

@@ -92,8 +92,8 @@ public struct Function: Sendable {
         let response: GatewayResponse
         do {
             response = try await handler(request, context)
-        } catch let error as HTTPError {
-            response = errorShape.response(for: error)
+        } catch let error as any HTTPAnswerable where error.httpError != nil {
+            response = errorShape.response(for: error.httpError!)
         } catch {
             // Our fault: the caller gets the request id, the log gets the cause (never the request's secrets).
             logger.error("handler failed", metadata: ["error": .string(String(describing: error))])

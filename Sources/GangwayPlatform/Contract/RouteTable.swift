@@ -19,11 +19,16 @@ public struct RouteTable: Codable, Sendable {
     public var functions: [String: FunctionSpec]
     public var routes: [Route]
 
+    /// A route table that contradicts itself (a route naming a function the table does not list).
+    public struct Invalid: Error, Sendable, CustomStringConvertible {
+        public var description: String
+    }
+
     public static func load(path: String) throws -> RouteTable {
         let data = try Data(contentsOf: URL(fileURLWithPath: path))
         let table = try JSON.decode(RouteTable.self, from: data)
         for route in table.routes where table.functions[route.function] == nil {
-            throw HTTPError(500, "invalid_routes", "Route \(route.routeKey) names unknown function \(route.function).")
+            throw Invalid(description: "Route \(route.routeKey) names unknown function \(route.function).")
         }
         return table
     }

@@ -276,15 +276,11 @@ public final class SQLiteStore: KeyValueStore, @unchecked Sendable {
         while true {
             do {
                 return try body()
-            } catch let error as StoreError where error.code == .unavailable && attempt < 500 && isBusy(error) {
+            } catch let error as StoreError where error.code == .busy && attempt < 500 {
                 attempt += 1
                 usleep(10_000)
             }
         }
-    }
-
-    private func isBusy(_ error: StoreError) -> Bool {
-        error.message.hasPrefix("SQLITE_BUSY") || error.message.hasPrefix("SQLITE_LOCKED")
     }
 
     private func check(_ rc: Int32) throws {
@@ -302,6 +298,7 @@ public final class SQLiteStore: KeyValueStore, @unchecked Sendable {
         let message = "\(name): \(String(cString: sqlite3_errmsg(db))) [\(path)]"
         switch primary {
         case SQLITE_CORRUPT, SQLITE_NOTADB: return StoreError(.corrupt, message)
+        case SQLITE_BUSY, SQLITE_LOCKED: return StoreError(.busy, message)
         default: return StoreError(.unavailable, message)
         }
     }

@@ -19,13 +19,13 @@ public struct SecretBox: Sendable {
         self.key = key
     }
 
-    /// The box configured for this process, or a 500 that says what is missing.
-    public init(configuration: Configuration) throws(HTTPError) {
+    /// The box configured for this process, or a failure that says what is missing.
+    public init(configuration: Configuration) throws(Failure) {
         guard let encoded = configuration.secretKey else {
-            throw HTTPError(500, "server_error", "No GANGWAY_SECRET_KEY is configured, so secrets cannot be stored.")
+            throw Failure(description: "No GANGWAY_SECRET_KEY is configured, so secrets cannot be stored.")
         }
         guard let bytes = Base64URL.decode(encoded), let box = try? SecretBox(key: bytes) else {
-            throw HTTPError(500, "server_error", "GANGWAY_SECRET_KEY is not 32 bytes of base64url.")
+            throw Failure(description: "GANGWAY_SECRET_KEY is not 32 bytes of base64url.")
         }
         self = box
     }
