@@ -79,6 +79,17 @@ def functions_in(template: dict) -> dict[str, tuple[str, dict]]:
     return found
 
 
+def test_adding_a_function_is_its_folder_and_its_routes():
+    """Package.swift builds one executable per folder under functions/ (it lists them itself); infra/routes.json
+    must route to exactly those. The template and the OpenAPI description follow routes.json (tests below), so a
+    new function is: functions/<name>/main.swift, its entries in routes.json, then `python3 infra/generate-template.py`
+    and its paths in infra/openapi.yaml."""
+    folders = {p.parent.name for p in (REPO / "functions").glob("*/main.swift")}
+    table = route_table()
+    assert folders == set(table["functions"]), "functions/ and infra/routes.json disagree"
+    assert {r["function"] for r in table["routes"]} == folders, "a function without a route, or a route to nothing"
+
+
 def test_committed_template_is_what_the_generator_makes():
     result = subprocess.run(
         [sys.executable, str(INFRA / "generate-template.py"), "--check"], capture_output=True, text=True, cwd=REPO

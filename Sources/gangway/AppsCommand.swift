@@ -19,7 +19,7 @@ struct AppsCommand: AsyncParsableCommand {
         func run() async throws {
             let store = try store.open()
             let tenant = try await tenant.resolve(in: store)
-            let grants = grantTypes.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            let grants = grantTypes.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }.map { GrantType($0) }
             let (app, secret) = Application.create(name: name, kind: `public` ? .native : .regularWeb, grantTypes: grants, confidential: !`public`)
             try await store.putJSON(StoreKeys.application(tenant.id, app.clientId), app)
             var out = ["client_id": app.clientId]

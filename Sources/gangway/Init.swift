@@ -20,8 +20,8 @@ struct Init: AsyncParsableCommand {
         }
         print(result.created ? "Created tenant \(result.tenant)" : "Tenant \(result.tenant) already exists")
         print("issuer:      \(result.issuer)")
-        print("app:         \(result.app.client_id)  secret: \(result.app.client_secret ?? "(shown only at creation)")")
-        print("management:  \(result.management.client_id)  secret: \(result.management.client_secret ?? "(shown only at creation)")")
+        print("app:         \(result.app.clientId)  secret: \(result.app.clientSecret ?? "(shown only at creation)")")
+        print("management:  \(result.management.clientId)  secret: \(result.management.clientSecret ?? "(shown only at creation)")")
         print("connection:  \(result.connection.name) (\(result.connection.id))")
     }
 }

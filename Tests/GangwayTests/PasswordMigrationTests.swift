@@ -105,7 +105,7 @@ struct PasswordMigrationTests {
         let calls = try fake.calls("/oauth/token")
         #expect(calls.count == 1)
         let body = calls.first?["body"]?.objectValue ?? [:]
-        #expect(body["grant_type"]?.stringValue == Application.passwordRealmGrant)
+        #expect(body["grant_type"]?.stringValue == GrantType.passwordRealm.rawValue)
         #expect(body["realm"]?.stringValue == Connection.defaultName)
         #expect(body["scope"]?.stringValue == "openid profile email")
         #expect(calls.first?["headers"]?.objectValue?["auth0-forwarded-for"]?.stringValue == "203.0.113.5")
@@ -143,7 +143,7 @@ struct PasswordMigrationTests {
             let made = try fake.calls("/oauth/token").count + fake.calls("/userinfo").count
             #expect(made == expected, "\(mode): \(made) upstream calls")
             let entry = try #require(try world.logs().entries.last)
-            #expect(entry.type == "fu" && entry.details?["upstream"]?.stringValue != nil, "\(mode): \(entry)")
+            #expect(entry.type.rawValue == "fu" && entry.details?["upstream"]?.stringValue != nil, "\(mode): \(entry)")
         }
         let raw = try world.logs().raw
         #expect(!raw.contains(FakeUpstream.secret) && !raw.contains("Upstream-Pa55!"))
@@ -170,7 +170,7 @@ struct PasswordMigrationTests {
             headers: ["host": world.host, "content-type": "application/json"], queryStringParameters: nil, pathParameters: nil,
             requestContext: .init(domainName: world.host, requestId: "race", http: .init(method: "POST", path: "/oauth/token", sourceIp: "198.51.100.7", userAgent: "t")),
             body: try JSON.string(JSONValue.object([
-                "grant_type": .string(Application.passwordRealmGrant), "realm": .string(Connection.defaultName),
+                "grant_type": .string(GrantType.passwordRealm.rawValue), "realm": .string(Connection.defaultName),
                 "username": .string(user.email), "password": .string(user.password), "client_id": .string(world.app.id),
                 "client_secret": .string(world.app.secret), "scope": "openid",
             ])),

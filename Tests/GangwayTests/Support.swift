@@ -61,6 +61,8 @@ func gangway(_ arguments: [String]) throws -> ProcessResult {
 }
 
 struct InitResult: Decodable {
+    // swift-format-ignore: AlwaysUseLowerCamelCase
+    // The CLI's JSON names, as `gangway init --json` prints them.
     struct Credentials: Decodable { var client_id: String; var client_secret: String?; var audience: String? }
     struct ConnectionRef: Decodable { var id: String; var name: String }
     var created: Bool

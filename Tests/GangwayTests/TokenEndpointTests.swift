@@ -84,7 +84,7 @@ final class TokenWorld {
     ) throws -> Reply {
         let client = client ?? (app.id, app.secret)
         var body: [String: JSONValue] = [
-            "grant_type": .string(Application.passwordRealmGrant), "client_id": .string(client.id),
+            "grant_type": .string(GrantType.passwordRealm.rawValue), "client_id": .string(client.id),
             "username": .string(username), "password": .string(password), "realm": .string(realm), "scope": scope, "audience": audience,
         ]
         if let secret = client.secret { body["client_secret"] = .string(secret) }
@@ -111,7 +111,7 @@ final class TokenWorld {
         return (entries, raw)
     }
 
-    func logTypes() throws -> [String] { try logs().entries.map(\.type) }
+    func logTypes() throws -> [String] { try logs().entries.map(\.type.rawValue) }
 
     func ring() async throws -> KeyRing {
         let store = try Store.open(url: scratch.store)
@@ -146,7 +146,7 @@ struct TokenEndpointTests {
         let world = try TokenWorld()
         let userId = try world.createUser("Ada@Example.com", "correct horse 1")
         var body: [String: JSONValue] = [
-            "grant_type": .string(Application.passwordRealmGrant), "client_id": .string(world.app.id),
+            "grant_type": .string(GrantType.passwordRealm.rawValue), "client_id": .string(world.app.id),
             "client_secret": .string(world.app.secret), "username": "  ada@example.COM ", "password": "correct horse 1",
             "realm": .string(Connection.defaultName), "scope": "openid profile email offline_access", "nonce": "n-0S6_WzA2Mj",
         ]
@@ -215,7 +215,7 @@ struct TokenEndpointTests {
         let world = try TokenWorld()
         try world.createUser("carol@example.com", "pass-word-123")
         let noRealm = try world.post([
-            "grant_type": .string(Application.passwordRealmGrant), "client_id": .string(world.app.id),
+            "grant_type": .string(GrantType.passwordRealm.rawValue), "client_id": .string(world.app.id),
             "client_secret": .string(world.app.secret), "username": "carol@example.com", "password": "pass-word-123",
             "realm": nil, "scope": nil, "audience": nil,
         ])
@@ -264,7 +264,7 @@ struct TokenEndpointTests {
         let app: [String: JSONValue] = ["client_id": .string(world.app.id), "client_secret": .string(world.app.secret)]
         let m2m: [String: JSONValue] = ["client_id": .string(world.m2m.id), "client_secret": .string(world.m2m.secret)]
         func with(_ base: [String: JSONValue], _ extra: [String: JSONValue]) -> [String: JSONValue] { base.merging(extra) { $1 } }
-        let realm = Application.passwordRealmGrant
+        let realm = GrantType.passwordRealm.rawValue
         let login: [String: JSONValue] = [
             "grant_type": .string(realm), "realm": .string(Connection.defaultName), "username": "erin@example.com", "password": "erin-password-1",
         ]
@@ -429,7 +429,7 @@ struct TokenEndpointTests {
     func clientBinding() throws {
         let world = try TokenWorld()
         try world.createUser("kim@example.com", "kim-password-1")
-        let other = try world.createApp("other", grants: ["password", "refresh_token", Application.passwordRealmGrant])
+        let other = try world.createApp("other", grants: ["password", "refresh_token", GrantType.passwordRealm.rawValue])
         let rt = try #require(try world.login("kim@example.com", "kim-password-1")["refresh_token"])
         let stolen = try world.refresh(rt, client: (other.id, other.secret))
         #expect(stolen.status == 403 && stolen.error == "invalid_grant" && stolen.description == "Unknown or invalid refresh token.")
@@ -438,12 +438,12 @@ struct TokenEndpointTests {
         // A confidential client must authenticate to refresh; a public client needs no secret.
         let rt2 = try #require(try world.login("kim@example.com", "kim-password-1")["refresh_token"])
         #expect(try world.refresh(rt2, client: (world.app.id, nil)).status == 401)
-        let native = try world.createApp("native", grants: [Application.passwordRealmGrant, "refresh_token"], public: true)
+        let native = try world.createApp("native", grants: [GrantType.passwordRealm.rawValue, "refresh_token"], public: true)
         let publicLogin = try world.login("kim@example.com", "kim-password-1", client: (native.id, nil))
         #expect(publicLogin.status == 200, "\(publicLogin.body)")
         #expect(try world.refresh(try #require(publicLogin["refresh_token"]), client: (native.id, nil)).status == 200)
         // An app without the refresh_token grant gets no refresh token, even when asking for offline_access.
-        let noRefresh = try world.createApp("no-refresh", grants: [Application.passwordRealmGrant])
+        let noRefresh = try world.createApp("no-refresh", grants: [GrantType.passwordRealm.rawValue])
         let plain = try world.login("kim@example.com", "kim-password-1", client: (noRefresh.id, noRefresh.secret))
         #expect(plain.status == 200 && plain["refresh_token"] == nil && plain["scope"] == "openid profile email")
     }
@@ -545,21 +545,21 @@ struct TokenEndpointTests {
             "audience": .string(world.management),
         ])
         _ = try world.post(["grant_type": "client_credentials", "client_id": .string(world.m2m.id), "client_secret": "nope", "audience": .string(world.management)])
-        let native = try world.createApp("native", grants: [Application.passwordRealmGrant], public: true)
+        let native = try world.createApp("native", grants: [GrantType.passwordRealm.rawValue], public: true)
         _ = try world.login("sam@example.com", "sam-secret-password", client: (native.id, nil), headers: forwarded)
 
         let (entries, raw) = try world.logs()
-        let types = entries.map(\.type)
+        let types = entries.map(\.type.rawValue)
         for expected in ["s", "fp", "fu", "sertft", "fertft", "seccft", "feccft"] {
             #expect(types.contains(expected), "missing \(expected) in \(types)")
         }
-        let success = try #require(entries.first { $0.type == "s" })
-        #expect(success.client_id == world.app.id && success.user_id == userId && success.connection == Connection.defaultName)
-        #expect(success.user_name == "sam@example.com")
+        let success = try #require(entries.first { $0.type.rawValue == "s" })
+        #expect(success.clientId == world.app.id && success.userId == userId && success.connection == Connection.defaultName)
+        #expect(success.userName == "sam@example.com")
         #expect(success.ip == "203.0.113.7", "a confidential, authenticated client may relay the end user's IP")
-        let publicLogin = try #require(entries.last { $0.type == "s" })
-        #expect(publicLogin.client_id == native.id && publicLogin.ip == "127.0.0.1", "a public client's auth0-forwarded-for is ignored")
-        #expect(entries.first { $0.type == "fu" }?.user_name == "nobody@example.com")
+        let publicLogin = try #require(entries.last { $0.type.rawValue == "s" })
+        #expect(publicLogin.clientId == native.id && publicLogin.ip == "127.0.0.1", "a public client's auth0-forwarded-for is ignored")
+        #expect(entries.first { $0.type.rawValue == "fu" }?.userName == "nobody@example.com")
         #expect(entries.allSatisfy { !$0.description.isEmpty && $0.ip != nil })
 
         for secret in [

@@ -7,8 +7,8 @@ import GangwayAuth0
 await Function.run("token", errors: .oauth) { request, context in
     try await TokenEndpoint.answer(request, context) { token in
         let p = token.parameters
-        let grant = try p.required("grant_type")
-        guard TokenEndpoint.supportedGrants.contains(grant) else {
+        let grant = GrantType(try p.required("grant_type"))
+        guard GrantType.supported.contains(grant) else {
             throw HTTPError(400, "unsupported_grant_type", "Unsupported grant type: \(grant)")
         }
         token.grantType = grant
@@ -20,10 +20,10 @@ await Function.run("token", errors: .oauth) { request, context in
         let now = Int64(Date.now.timeIntervalSince1970)
 
         switch grant {
-        case "password", Application.passwordRealmGrant:
+        case .password, .passwordRealm:
             // `password` logs in on the tenant's default connection; password-realm names the connection in `realm`.
             let connection = try await token.databaseConnection(
-                named: grant == "password" ? token.tenant.defaultConnection : try p.required("realm")
+                named: grant == .password ? token.tenant.defaultConnection : try p.required("realm")
             )
             let username = try p.required("username"), password = try p.required("password")
             let api = try await token.api(p.optional("audience"))
@@ -35,10 +35,10 @@ await Function.run("token", errors: .oauth) { request, context in
                     client: client.application, subject: user.userId, user: user, audience: api?.identifier, scopes: scopes,
                     gty: "password", nonce: try p.optional("nonce"), authTime: now
                 ),
-                connection: connection.name, successType: "s", description: "Successful login"
+                connection: connection.name, successType: .successLogin, description: "Successful login"
             )
 
-        case "refresh_token":
+        case .refreshToken:
             let presented = try p.required("refresh_token")
             // No local token can match a token not in Gangway's format: it may be the upstream Auth0's. Re-mint it,
             // once, through the tenant's migration sources (Gangway-format tokens never go upstream).
@@ -57,11 +57,11 @@ await Function.run("token", errors: .oauth) { request, context in
                     client: client.application, subject: user?.userId ?? old.userId, user: user, audience: old.audience,
                     scopes: requested ?? old.scope, gty: ["refresh_token", .string(old.gty)], authTime: old.authTime
                 ),
-                connection: old.connection, refreshToken: replacement, successType: "sertft",
+                connection: old.connection, refreshToken: replacement, successType: .successRefreshTokenExchange,
                 description: "Successful refresh token exchange"
             )
 
-        case "client_credentials":
+        case .clientCredentials:
             guard let api = try await token.api(p.optional("audience")) else {
                 throw HTTPError(403, "access_denied", "No audience parameter was provided, and no default audience has been configured")
             }
@@ -72,7 +72,7 @@ await Function.run("token", errors: .oauth) { request, context in
                     scopes: ScopePolicy.client(requested: try p.scopes, clientGrant: clientGrant, api: api),
                     gty: "client-credentials"
                 ),
-                successType: "seccft", description: "Successful client credentials exchange"
+                successType: .successClientCredentialsExchange, description: "Successful client credentials exchange"
             )
 
         default:

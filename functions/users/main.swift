@@ -30,8 +30,8 @@ await Function.run("users", errors: .management) { request, context in
         let call = try await context.management(request, anyOf: ["create:users"])
         return try await call.audited("Create a User", request) { entry in
             let user = try await call.createUser(NewUser(Payload(request)))
-            entry.user_id = user.userId
-            entry.user_name = user.email
+            entry.userId = user.userId
+            entry.userName = user.email
             entry.connection = user.connection
             return try .json(201, user.managementJSON, headers: Management.noStore)
         }
@@ -47,7 +47,7 @@ await Function.run("users", errors: .management) { request, context in
         let call = try await context.management(request, anyOf: ["delete:users"])
         return try await call.audited("Delete a User", request, userId: id) { entry in
             let user = try await call.deleteUser(id)
-            entry.user_name = user.email
+            entry.userName = user.email
             return GatewayResponse(statusCode: 204, headers: Management.noStore)
         }
 

@@ -35,14 +35,3 @@ struct FunctionDirectory: Sendable {
         return .custom(Dictionary(uniqueKeysWithValues: all.map { (Subprocess.Environment.Key(rawValue: $0.key)!, $0.value) }))
     }
 }
-
-struct GatewayError: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
-}
-
-enum Limits {
-    /// API Gateway + Lambda's synchronous payload limit.
-    static let maxRequestBytes = 6 * 1024 * 1024
-    static let maxResponseBytes = 6 * 1024 * 1024
-}

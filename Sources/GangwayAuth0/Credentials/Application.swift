@@ -11,10 +11,8 @@ public struct Application: Codable, Sendable, Equatable {
     public var kind: Kind
     /// SHA-256 of the secret (secrets are 32 random bytes, so a fast hash is enough); nil for public clients.
     public var secretHash: String?
-    public var grantTypes: [String]
+    public var grantTypes: [GrantType]
     public var createdAt: Date
-
-    public static let passwordRealmGrant = "http://auth0.com/oauth/grant-type/password-realm"
 
     /// Checks a presented secret in constant time.
     public func secretMatches(_ secret: String) -> Bool {
@@ -35,15 +33,4 @@ public struct ClientGrant: Codable, Sendable, Equatable {
     public var clientId: String
     public var audience: String
     public var scope: [String]
-}
-
-/// A database connection users log in through.
-public struct Connection: Codable, Sendable, Equatable {
-    public var id: String
-    public var name: String
-    public var strategy: String
-    public var options: [String: JSONValue]
-    public var createdAt: Date
-
-    public static let defaultName = "Username-Password-Authentication"
 }

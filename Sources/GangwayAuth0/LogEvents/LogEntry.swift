@@ -2,41 +2,47 @@ import FoundationEssentials
 import Logging
 import GangwayPlatform
 
-/// An Auth0-style tenant log entry (what the Management API calls a log event) (`s`, `fp`, `fu`, `limit_wc`, `sertft`, …). Stored for 30 days and
-/// echoed as a JSON log line. Never carries a password, secret or token: only ids and a description.
+/// An Auth0 tenant log event (`s`, `fp`, `fu`, `limit_wc`, `sertft`, …: `LogEventType`). Stored for 30 days
+/// under Auth0's field names and echoed as a JSON log line. Never carries a password, secret or token: only ids
+/// and a description.
 public struct LogEntry: Codable, Sendable, Equatable {
-    public var log_id: String
+    public var logId: String
     public var date: Date
-    public var type: String
+    public var type: LogEventType
     public var description: String
-    public var client_id: String?
-    public var user_id: String?
-    public var user_name: String?
+    public var clientId: String?
+    public var userId: String?
+    public var userName: String?
     public var connection: String?
     public var ip: String?
     public var details: [String: JSONValue]?
 
+    enum CodingKeys: String, CodingKey {
+        case logId = "log_id", date, type, description, clientId = "client_id", userId = "user_id", userName = "user_name"
+        case connection, ip, details
+    }
+
     public init(
-        type: String, description: String, clientId: String? = nil, userId: String? = nil, userName: String? = nil,
+        type: LogEventType, description: String, clientId: String? = nil, userId: String? = nil, userName: String? = nil,
         connection: String? = nil, ip: String? = nil, details: [String: JSONValue]? = nil, date: Date = .now
     ) {
         // Time-ordered ids: listing the store prefix returns events oldest first.
         let millis = Int64(date.timeIntervalSince1970 * 1000)
         let digits = String(millis)
-        self.log_id = String(repeating: "0", count: max(0, 14 - digits.count)) + digits + "-" + Random.identifier(length: 8)
+        self.logId = String(repeating: "0", count: max(0, 14 - digits.count)) + digits + "-" + Random.identifier(length: 8)
         self.date = date
         self.type = type
         self.description = description
-        self.client_id = clientId
-        self.user_id = userId
-        self.user_name = userName
+        self.clientId = clientId
+        self.userId = userId
+        self.userName = userName
         self.connection = connection
         self.ip = ip
         self.details = details
     }
 }
 
-/// Writes log entrys for a tenant.
+/// Writes a tenant's log events.
 public struct TenantLog: Sendable {
     public let store: any KeyValueStore
     public let tenant: Tenant
@@ -51,13 +57,13 @@ public struct TenantLog: Sendable {
 
     /// Records the event; a failure to store it is logged, never turned into a failed request.
     public func record(_ event: LogEntry) async {
-        var metadata: Logger.Metadata = ["log_type": .string(event.type), "tenant": .string(tenant.id)]
-        if let client = event.client_id { metadata["client_id"] = .string(client) }
-        if let user = event.user_id { metadata["user_id"] = .string(user) }
+        var metadata: Logger.Metadata = ["log_type": .string(event.type.rawValue), "tenant": .string(tenant.id)]
+        if let client = event.clientId { metadata["client_id"] = .string(client) }
+        if let user = event.userId { metadata["user_id"] = .string(user) }
         if let connection = event.connection { metadata["connection"] = .string(connection) }
         logger.info("\(event.description)", metadata: metadata)
         do {
-            try await store.putJSON(StoreKeys.log(tenant.id, event.log_id), event, ttl: Self.retention)
+            try await store.putJSON(StoreKeys.log(tenant.id, event.logId), event, ttl: Self.retention)
         } catch {
             logger.error("could not store log entry", metadata: ["error": .string(String(describing: error))])
         }

@@ -1,61 +1,6 @@
 import FoundationEssentials
 import GangwayPlatform
 
-/// A tenant's connections in the store.
-public struct ConnectionDirectory: Sendable {
-    public let store: any KeyValueStore
-    public let tenant: Tenant
-
-    public init(store: any KeyValueStore, tenant: Tenant) {
-        self.store = store
-        self.tenant = tenant
-    }
-
-    /// Every connection, in id order (tenants have a handful).
-    public func all() async throws -> [Connection] {
-        try await store.listValues(Connection.self, prefix: StoreKeys.connections(tenant.id))
-    }
-
-    public func get(_ id: String) async throws -> (Connection, Int64)? {
-        try await store.getJSON(Connection.self, StoreKeys.connection(tenant.id, id))
-    }
-}
-
-/// Secrets stored inside connection options are write-only: responses never carry them.
-public enum SecretRedaction {
-    /// Option keys (at any depth) whose values are never returned.
-    public static let secretKeys: Set<String> = ["client_secret", "secret", "password"]
-
-    /// `options` without any secret-named key, at any depth (objects inside arrays too).
-    public static func redacted(_ options: [String: JSONValue]) -> [String: JSONValue] {
-        var out: [String: JSONValue] = [:]
-        for (key, value) in options where !secretKeys.contains(key.lowercased()) {
-            out[key] = redacted(value)
-        }
-        return out
-    }
-
-    public static func redacted(_ value: JSONValue) -> JSONValue {
-        switch value {
-        case .object(let o): .object(redacted(o))
-        case .array(let a): .array(a.map(redacted))
-        default: value
-        }
-    }
-}
-
-extension Connection {
-    /// The connection as Auth0's Management API returns it; secrets inside `options` are left out.
-    public func managementJSON(enabledClients: [String]) -> JSONValue {
-        [
-            "id": .string(id), "name": .string(name), "display_name": .string(name), "strategy": .string(strategy),
-            "options": .object(SecretRedaction.redacted(options)),
-            "enabled_clients": .array(enabledClients.map(JSONValue.string)),
-            "realms": [.string(name)], "is_domain_connection": false,
-        ]
-    }
-}
-
 /// The body of `PATCH /api/v2/connections/{id}`: `options`, merged shallowly into the stored options
 /// (a `null` deletes a key); `options.configuration` (the upstream of the password fallback) is merged one
 /// level deeper, key by key, so a PATCH naming only some of its fields keeps the others.
@@ -173,7 +118,7 @@ extension ManagementCall {
     public func connections(strategies: String?, name: String?) async throws -> [Connection] {
         let wanted = strategies.map { Set($0.split(separator: ",").map(String.init)) }
         return try await connections.all().filter { connection in
-            (wanted?.contains(connection.strategy) ?? true) && (name == nil || connection.name == name)
+            (wanted?.contains(connection.strategy.rawValue) ?? true) && (name == nil || connection.name == name)
         }
     }
 

@@ -168,7 +168,7 @@ extension ManagementCall {
 
     /// A database connection of this tenant, by name; 400 `inexistent_connection` otherwise.
     public func databaseConnection(named name: String) async throws -> Connection {
-        guard let connection = try await connections.all().first(where: { $0.name == name }), connection.strategy == "auth0" else {
+        guard let connection = try await connections.all().first(where: { $0.name == name }), connection.isDatabase else {
             throw HTTPError(400, "inexistent_connection", "The connection does not exist.")
         }
         return connection

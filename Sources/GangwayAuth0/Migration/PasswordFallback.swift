@@ -119,7 +119,7 @@ public struct PasswordFallback: Sendable {
 
         // 1. Resource Owner Password Realm grant.
         let fields = [
-            ("grant_type", Application.passwordRealmGrant), ("realm", realm), ("username", username), ("password", password),
+            ("grant_type", GrantType.passwordRealm.rawValue), ("realm", realm), ("username", username), ("password", password),
             ("client_id", clientId), ("client_secret", secret), ("scope", Self.scope),
         ]
         let tokenResponse: UpstreamResponse

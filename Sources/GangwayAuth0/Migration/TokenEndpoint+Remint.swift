@@ -20,14 +20,14 @@ extension TokenEndpoint {
         do {
             outcome = try await RefreshRemint(store: store, tenant: tenant, configuration: configuration).redeem(presented, forwardedFor: ip)
         } catch RefreshRemint.Failure.rejected(let attempts) {
-            await record("fertft", "Unknown or invalid refresh token: no migration source accepted it.", details: ["upstream": .array(attempts)])
+            await record(.failedRefreshTokenExchange, "Unknown or invalid refresh token: no migration source accepted it.", details: ["upstream": .array(attempts)])
             throw RefreshTokens.invalid
         } catch RefreshRemint.Failure.alreadyRedeemed(let why) {
-            await record("fertft", "Unknown or invalid refresh token: \(why).")
+            await record(.failedRefreshTokenExchange, "Unknown or invalid refresh token: \(why).")
             throw RefreshTokens.invalid
         } catch RefreshRemint.Failure.userUnavailable(let source, let cause, let failures) {
             await record(
-                "fertft", "Unknown or invalid refresh token: \(cause).",
+                .failedRefreshTokenExchange, "Unknown or invalid refresh token: \(cause).",
                 details: ["migrated_from": .string(source), "upstream": .array(failures)]
             )
             throw RefreshTokens.invalid
@@ -49,7 +49,7 @@ extension TokenEndpoint {
                 client: client.application, subject: user.userId, user: user, audience: api?.identifier, scopes: scopes,
                 gty: "refresh_token", authTime: now
             ),
-            connection: source.connection, refreshToken: refresh, successType: "sertft",
+            connection: source.connection, refreshToken: refresh, successType: .successRefreshTokenExchange,
             description: "Successful refresh token exchange (re-minted from an upstream refresh token)", details: details
         )
     }

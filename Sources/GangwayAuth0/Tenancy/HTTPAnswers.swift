@@ -2,7 +2,7 @@ import GangwayPlatform
 
 // The Auth0 layer's domain errors as HTTP answers: the one place they are mapped (see `HTTPAnswerable`).
 
-extension KeyRing.NoSigningKey: HTTPAnswerable {
+extension KeyRing.Failure: HTTPAnswerable {
     public var httpError: HTTPError? { HTTPError(500, "server_error", description) }
 }
 

@@ -6,8 +6,10 @@ import GangwayPlatform
 /// Private keys are parsed lazily: a cold function pays only for the key it uses, and a warm worker parses
 /// each key once for its whole life (parsing and RSA blinding set-up cost more than the signature itself).
 public final class KeyRing: Sendable {
-    /// The tenant has no current key to sign with (its key set was emptied by hand).
-    public struct NoSigningKey: Error, Sendable, CustomStringConvertible {
+    public enum Failure: Error, Sendable, CustomStringConvertible {
+        /// The tenant has no current key to sign with (its key set was emptied by hand).
+        case noSigningKey
+
         public var description: String { "The tenant has no signing key." }
     }
 
@@ -51,7 +53,7 @@ public final class KeyRing: Sendable {
     /// Signs claims with the current key (RS256, `kid` in the header; `type` "at+jwt" for access tokens).
     public func sign(_ claims: [String: JSONValue], type: String = "JWT") throws -> String {
         guard let current = keySet.current, let key = key(current.kid) else {
-            throw NoSigningKey()
+            throw Failure.noSigningKey
         }
         return try JWT.sign(claims: claims, key: key, kid: current.kid, type: type)
     }

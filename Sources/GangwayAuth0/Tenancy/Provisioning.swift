@@ -23,10 +23,12 @@ public struct Provisioning: Sendable {
 
     public struct Result: Codable, Sendable {
         public struct Credentials: Codable, Sendable {
-            public var client_id: String
+            public var clientId: String
             /// Shown once, when created: only its hash is stored. Nil on later runs.
-            public var client_secret: String?
+            public var clientSecret: String?
             public var audience: String?
+
+            enum CodingKeys: String, CodingKey { case clientId = "client_id", clientSecret = "client_secret", audience }
         }
         public struct ConnectionRef: Codable, Sendable { public var id: String; public var name: String }
         public var created: Bool
@@ -72,16 +74,16 @@ public struct Provisioning: Sendable {
         let app = Application(
             clientId: Random.identifier(length: 32), name: "Default App", kind: .regularWeb,
             secretHash: Digest.sha256Hex(appSecret),
-            grantTypes: ["password", Application.passwordRealmGrant, "refresh_token", "authorization_code"],
+            grantTypes: [.password, .passwordRealm, .refreshToken, .authorizationCode],
             createdAt: .now
         )
         let m2mSecret = Random.token(bytes: 32)
         let m2m = Application(
             clientId: Random.identifier(length: 32), name: "Management API (Test Application)", kind: .machineToMachine,
-            secretHash: Digest.sha256Hex(m2mSecret), grantTypes: ["client_credentials"], createdAt: .now
+            secretHash: Digest.sha256Hex(m2mSecret), grantTypes: [.clientCredentials], createdAt: .now
         )
         let connection = Connection(
-            id: "con_" + Random.identifier(length: 16), name: Connection.defaultName, strategy: "auth0",
+            id: "con_" + Random.identifier(length: 16), name: Connection.defaultName, strategy: .database,
             options: ["import_mode": false], createdAt: .now
         )
         let management = ResourceServer(identifier: tenant.managementAudience, name: "Auth0 Management API", scopes: Self.managementScopes + Self.currentUserScopes)
@@ -110,8 +112,8 @@ public struct Provisioning: Sendable {
         }
         return Result(
             created: true, tenant: tenantId, issuer: issuer,
-            app: .init(client_id: app.clientId, client_secret: appSecret, audience: nil),
-            management: .init(client_id: m2m.clientId, client_secret: m2mSecret, audience: management.identifier),
+            app: .init(clientId: app.clientId, clientSecret: appSecret, audience: nil),
+            management: .init(clientId: m2m.clientId, clientSecret: m2mSecret, audience: management.identifier),
             connection: .init(id: connection.id, name: connection.name)
         )
     }
@@ -125,8 +127,8 @@ public struct Provisioning: Sendable {
         let connection = connections.first { $0.name == tenant.defaultConnection }
         return Result(
             created: false, tenant: tenant.id, issuer: tenant.issuer,
-            app: .init(client_id: app?.clientId ?? "", client_secret: nil, audience: nil),
-            management: .init(client_id: m2m?.clientId ?? "", client_secret: nil, audience: tenant.managementAudience),
+            app: .init(clientId: app?.clientId ?? "", clientSecret: nil, audience: nil),
+            management: .init(clientId: m2m?.clientId ?? "", clientSecret: nil, audience: tenant.managementAudience),
             connection: .init(id: connection?.id ?? "", name: connection?.name ?? tenant.defaultConnection)
         )
     }

@@ -34,7 +34,7 @@ public struct PasswordLogin: Sendable {
 
     /// The database connection called `name`, or nil.
     public func connection(named name: String) async throws -> Connection? {
-        try await store.listValues(Connection.self, prefix: StoreKeys.connections(tenant.id)).first { $0.name == name && $0.strategy == "auth0" }
+        try await store.listValues(Connection.self, prefix: StoreKeys.connections(tenant.id)).first { $0.name == name && $0.isDatabase }
     }
 
     /// The user whose email or username is `username` on `connection`, if the password is theirs.

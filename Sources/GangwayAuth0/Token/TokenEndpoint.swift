@@ -12,12 +12,11 @@ public final class TokenEndpoint {
     /// The function's configuration (`GANGWAY_SECRET_KEY` opens upstream secrets).
     public let configuration: Configuration
     /// Set once the grant type is known: failures are then logged as that grant's failure event.
-    public var grantType: String?
+    public var grantType: GrantType?
     public private(set) var client: AuthenticatedClient?
     /// True once the outcome has its own log entry (`fp`, `fu`, `limit_wc`, `ferrt`, a success…).
     private var logged = false
 
-    public static let supportedGrants = ["password", Application.passwordRealmGrant, "refresh_token", "client_credentials"]
     /// Token answers are never cached (RFC 6749 §5.1), errors included.
     public static let noStore = ["cache-control": "no-store", "pragma": "no-cache"]
 
@@ -39,7 +38,8 @@ public final class TokenEndpoint {
             let token = try await TokenEndpoint(request: request, context: context)
             endpoint = token
             return try .json(200, try await body(token), headers: noStore)
-        } catch var error as HTTPError {
+        } catch let thrown as any HTTPAnswerable where thrown.httpError != nil {
+            var error = thrown.httpError!
             await endpoint?.logFailure(error)
             error.headers.merge(noStore) { current, _ in current }
             return ErrorShape.oauth.response(for: error)
@@ -73,7 +73,7 @@ public final class TokenEndpoint {
     }
 
     public func record(
-        _ type: String, _ description: String, user: User? = nil, userId: String? = nil, userName: String? = nil, connection: String? = nil,
+        _ type: LogEventType, _ description: String, user: User? = nil, userId: String? = nil, userName: String? = nil, connection: String? = nil,
         details: [String: JSONValue]? = nil
     ) async {
         logged = true
@@ -88,10 +88,10 @@ public final class TokenEndpoint {
 
     private func logFailure(_ error: HTTPError) async {
         guard !logged, let grantType else { return }
-        let type = switch grantType {
-        case "refresh_token": "fertft"
-        case "client_credentials": "feccft"
-        default: "fepft"
+        let type: LogEventType = switch grantType {
+        case .refreshToken: .failedRefreshTokenExchange
+        case .clientCredentials: .failedClientCredentialsExchange
+        default: .failedPasswordExchange
         }
         await record(type, error.message, userName: try? parameters.optional("username"), connection: try? parameters.optional("realm"))
     }
@@ -121,7 +121,7 @@ public final class TokenEndpoint {
             )
             if let identity = outcome.migrated {
                 await record(
-                    "spm", "Successful password migration", user: outcome.user, userName: username, connection: c,
+                    .successPasswordMigration, "Successful password migration", user: outcome.user, userName: username, connection: c,
                     details: [
                         "upstream_sub": .string(identity.sub), "created": .bool(outcome.created),
                         "attempts": .int(Int64(identity.attempts)), "elapsed_ms": .int(Int64(identity.elapsedMs)),
@@ -133,19 +133,19 @@ public final class TokenEndpoint {
             guard !user.blocked else { throw PasswordLogin.Failure.blocked(user) }
             return user
         } catch PasswordLogin.Failure.upstream(let failure, let user) {
-            await record(user == nil ? "fu" : "fp", "Wrong email or password.", user: user, userName: username, connection: c, details: failure.details)
+            await record(user == nil ? .failedLoginUnknownUser : .failedLoginWrongPassword, "Wrong email or password.", user: user, userName: username, connection: c, details: failure.details)
             throw Self.wrongPassword
         } catch PasswordLogin.Failure.throttled {
-            await record("limit_wc", "Too many consecutive login attempts; the account is blocked.", userName: username, connection: c)
+            await record(.blockedAccount, "Too many consecutive login attempts; the account is blocked.", userName: username, connection: c)
             throw LoginThrottle.blocked
         } catch PasswordLogin.Failure.unknownUser {
-            await record("fu", "Wrong email or password.", userName: username, connection: c)
+            await record(.failedLoginUnknownUser, "Wrong email or password.", userName: username, connection: c)
             throw Self.wrongPassword
         } catch PasswordLogin.Failure.wrongPassword(let user) {
-            await record("fp", "Wrong email or password.", user: user, userName: username, connection: c)
+            await record(.failedLoginWrongPassword, "Wrong email or password.", user: user, userName: username, connection: c)
             throw Self.wrongPassword
         } catch PasswordLogin.Failure.blocked(let user) {
-            await record("fepft", "user is blocked", user: user, userName: username, connection: c)
+            await record(.failedPasswordExchange, "user is blocked", user: user, userName: username, connection: c)
             throw HTTPError(401, "unauthorized", "user is blocked")
         }
     }
@@ -160,10 +160,10 @@ public final class TokenEndpoint {
         do {
             return try await RefreshTokens(store: store, tenant: tenant).redeem(token, clientId: client.clientId, validate: validate)
         } catch RefreshTokens.Failure.invalid(let why) {
-            await record("fertft", "Unknown or invalid refresh token: \(why).")
+            await record(.failedRefreshTokenExchange, "Unknown or invalid refresh token: \(why).")
             throw RefreshTokens.invalid
         } catch RefreshTokens.Failure.reused(let old) {
-            await record("ferrt", "A rotated refresh token was reused; its family has been revoked.", userId: old.userId, connection: old.connection)
+            await record(.refreshTokenReused, "A rotated refresh token was reused; its family has been revoked.", userId: old.userId, connection: old.connection)
             throw RefreshTokens.invalid
         }
     }
@@ -200,7 +200,7 @@ public final class TokenEndpoint {
     /// Signs the grant's tokens, starts a refresh-token family when a user was granted `offline_access`,
     /// and logs `successType`.
     public func issue(
-        _ grant: TokenGrant, connection: String? = nil, refreshToken: String? = nil, successType: String, description: String,
+        _ grant: TokenGrant, connection: String? = nil, refreshToken: String? = nil, successType: LogEventType, description: String,
         details: [String: JSONValue]? = nil
     ) async throws -> [String: JSONValue] {
         let ring = try await KeyRing.load(store, tenant: tenant)

@@ -96,7 +96,7 @@ public enum ScopePolicy {
         if api?.identifier == tenant.managementAudience { apiScopes = apiScopes.filter { $0.contains("current_user") } }
         let wanted = requested ?? (["openid", "profile", "email"] + apiScopes)
         return wanted.filter {
-            ($0 == "offline_access" ? client.grantTypes.contains("refresh_token") : Scopes.oidc.contains($0)) || apiScopes.contains($0)
+            ($0 == "offline_access" ? client.grantTypes.contains(.refreshToken) : Scopes.oidc.contains($0)) || apiScopes.contains($0)
         }
     }
 

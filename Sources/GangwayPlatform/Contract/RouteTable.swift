@@ -20,7 +20,7 @@ public struct RouteTable: Codable, Sendable {
     public var routes: [Route]
 
     /// A route table that contradicts itself (a route naming a function the table does not list).
-    public struct Invalid: Error, Sendable, CustomStringConvertible {
+    public struct Failure: Error, Sendable, CustomStringConvertible {
         public var description: String
     }
 
@@ -28,7 +28,7 @@ public struct RouteTable: Codable, Sendable {
         let data = try Data(contentsOf: URL(fileURLWithPath: path))
         let table = try JSON.decode(RouteTable.self, from: data)
         for route in table.routes where table.functions[route.function] == nil {
-            throw Invalid(description: "Route \(route.routeKey) names unknown function \(route.function).")
+            throw Failure(description: "Route \(route.routeKey) names unknown function \(route.function).")
         }
         return table
     }

@@ -286,7 +286,8 @@ public final class RSAKey: @unchecked Sendable {
         defer { BIO_free(bio) }
         guard write(bio) == 1 else { ERR_clear_error(); return "" }
         var ptr: UnsafeMutablePointer<CChar>? = nil
-        let len = BIO_ctrl(bio, 3 /* BIO_CTRL_INFO */, 0, &ptr)
+        let bioControlInfo: Int32 = 3  // BIO_CTRL_INFO: BIO_get_mem_data is a macro Swift cannot import
+        let len = BIO_ctrl(bio, bioControlInfo, 0, &ptr)
         guard len > 0, let ptr else { return "" }
         return ptr.withMemoryRebound(to: UInt8.self, capacity: Int(len)) {
             String(decoding: UnsafeBufferPointer(start: $0, count: Int(len)), as: UTF8.self)

@@ -1,0 +1,33 @@
+import GangwayPlatform
+
+/// The tenant log event types Gangway writes, by Auth0's codes (Auth0's "Log Event Type Codes"; `spm` is
+/// Gangway's own, for a lazy password migration). Operators' dashboards and log streams filter on these
+/// codes, so each is exactly Auth0's.
+public enum LogEventType: String, Codable, Sendable, CaseIterable {
+    /// `s`: Success Login.
+    case successLogin = "s"
+    /// `fp`: Failed Login (incorrect password).
+    case failedLoginWrongPassword = "fp"
+    /// `fu`: Failed Login (invalid email/username).
+    case failedLoginUnknownUser = "fu"
+    /// `fepft`: Failed Exchange of Password for Access Token (any other password-grant failure).
+    case failedPasswordExchange = "fepft"
+    /// `limit_wc`: Blocked Account (too many consecutive failed logins).
+    case blockedAccount = "limit_wc"
+    /// `spm`: Successful password migration from an upstream Auth0 (Gangway's; written before the `s`).
+    case successPasswordMigration = "spm"
+    /// `sertft`: Successful exchange of Refresh Token for Access Token.
+    case successRefreshTokenExchange = "sertft"
+    /// `fertft`: Failed exchange of Refresh Token for Access Token.
+    case failedRefreshTokenExchange = "fertft"
+    /// `ferrt`: Failed exchange of a rotating refresh token: a reused one (its family is revoked).
+    case refreshTokenReused = "ferrt"
+    /// `seccft`: Successful exchange of Client Credentials for Access Token.
+    case successClientCredentialsExchange = "seccft"
+    /// `feccft`: Failed exchange of Client Credentials for Access Token.
+    case failedClientCredentialsExchange = "feccft"
+    /// `sapi`: Success API Operation (a Management API write).
+    case successAPIOperation = "sapi"
+    /// `fapi`: Failed API Operation.
+    case failedAPIOperation = "fapi"
+}
