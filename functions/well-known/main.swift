@@ -2,7 +2,7 @@
 import GangwayAuth0
 
 await Function.run("well-known", errors: .oauth) { request, context in
-    let tenant = try await context.tenant(for: request)
+    let tenant = try await TenantDirectory(store: context.store()).tenant(for: request)
     // Public documents: caches may keep them briefly (Auth0's SDKs refetch the JWKS on an unknown kid).
     let cacheable = ["cache-control": "public, max-age=60"]
 
