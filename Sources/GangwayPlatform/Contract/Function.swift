@@ -47,7 +47,9 @@ extension FunctionHandler {
     /// Answers one raw event in this process, against `store`, by the very path the drivers take
     /// (event size limit, decoding, error shape): endpoint rules are tested without starting a process.
     public func respond(toEventBytes event: [UInt8], store: any KeyValueStore, configuration: Configuration = Configuration()) async -> GatewayResponse {
-        await Function(self, configuration: configuration, store: store).handle(eventBytes: event).response
+        let handled = await Function(self, configuration: configuration, store: store).handle(eventBytes: event)
+        handled.afterDelivery()
+        return handled.response
     }
 
     /// Answers one event in this process, against `store`, by the very path the drivers take.
