@@ -87,6 +87,11 @@ let package = Package(
 
         .testTarget(name: "GangwayCoreTests", dependencies: ["GangwayPlatform", "GangwayAuth0"], path: "Tests/GangwayCoreTests"),
         .testTarget(name: "GangwayTests", dependencies: ["GangwayAuth0"], path: "Tests/GangwayTests"),
+        // Every function's handler, called in-process against a real store (`@testable import` of the executables).
+        .testTarget(
+            name: "GangwayFunctionTests", dependencies: ["GangwayAuth0"] + functions.map { .target(name: $0) },
+            path: "Tests/GangwayFunctionTests"
+        ),
     ] + functions.map {
         .executableTarget(
             name: $0, dependencies: ["GangwayAuth0"], path: "functions/\($0)",

@@ -12,30 +12,37 @@
 // configuration is merged key by key; client_secret is sealed at rest and kept when omitted or echoed as `***`.
 import GangwayAuth0
 
-await Function.run("connections", errors: .management) { request, context in
-    switch request.routeKey {
-    case "GET /api/v2/connections":
-        let call = try await context.management(request, anyOf: ["read:connections"])
-        let paging = try Paging(request)
-        let matching = try await call.connections(strategies: request.query("strategy"), name: request.query("name"))
-        return try await call.connectionList(matching, paging)
+struct ConnectionsFunction: FunctionHandler {
+    let name = "connections"
+    let errors = ErrorShape.management
 
-    case "GET /api/v2/connections/{id}":
-        let call = try await context.management(request, anyOf: ["read:connections"])
-        let (connection, _) = try await call.connection(request.pathParameter("id"))
-        return try .json(200, connection.managementJSON(enabledClients: try await call.clientIds()), headers: Management.noStore)
+    func handle(_ request: FunctionRequest, _ context: FunctionContext) async throws -> GatewayResponse {
+        switch request.routeKey {
+        case "GET /api/v2/connections":
+            let call = try await context.management(request, anyOf: ["read:connections"])
+            let paging = try Paging(request)
+            let matching = try await call.connections(strategies: request.query("strategy"), name: request.query("name"))
+            return try await call.connectionList(matching, paging)
 
-    case "PATCH /api/v2/connections/{id}":
-        let call = try await context.management(request, anyOf: ["update:connections"])
-        return try await call.audited("Update a Connection", request) { entry in
-            let connection = try await call.updateConnection(
-                request.pathParameter("id"), ConnectionChanges(Payload(request)), configuration: context.configuration
-            )
-            entry.connection = connection.name
+        case "GET /api/v2/connections/{id}":
+            let call = try await context.management(request, anyOf: ["read:connections"])
+            let (connection, _) = try await call.connection(request.pathParameter("id"))
             return try .json(200, connection.managementJSON(enabledClients: try await call.clientIds()), headers: Management.noStore)
-        }
 
-    default:
-        throw HTTPError.notFound()
+        case "PATCH /api/v2/connections/{id}":
+            let call = try await context.management(request, anyOf: ["update:connections"])
+            return try await call.audited("Update a Connection", request) { entry in
+                let connection = try await call.updateConnection(
+                    request.pathParameter("id"), ConnectionChanges(Payload(request)), configuration: context.configuration
+                )
+                entry.connection = connection.name
+                return try .json(200, connection.managementJSON(enabledClients: try await call.clientIds()), headers: Management.noStore)
+            }
+
+        default:
+            throw HTTPError.notFound()
+        }
     }
 }
+
+await Function.run(ConnectionsFunction())

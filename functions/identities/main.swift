@@ -10,28 +10,35 @@
 // Ids arrive percent-decoded. ID tokens in Authorization are refused by the front door (401). Logged as `sapi`/`fapi`.
 import GangwayAuth0
 
-await Function.run("identities", errors: .management) { request, context in
-    let id = request.pathParameter("id") ?? ""
-    let scopes = [IdentityLinking.serverScope, IdentityLinking.userScope]
-    switch request.routeKey {
-    case "POST /api/v2/users/{id}/identities":
-        let call = try await context.management(request, anyOf: scopes)
-        return try await call.audited("Link a User Account", request, userId: id) { _ in
-            let secondary = try call.linkRequest(primaryId: id, Payload(request))
-            let primary = try await call.link(primaryId: id, secondary)
-            return try .json(201, JSONValue.array(primary.identities.map(\.managementJSON)), headers: Management.noStore)
-        }
+struct IdentitiesFunction: FunctionHandler {
+    let name = "identities"
+    let errors = ErrorShape.management
 
-    case "DELETE /api/v2/users/{id}/identities/{provider}/{user_id}":
-        let call = try await context.management(request, anyOf: scopes)
-        return try await call.audited("Unlink a User Account", request, userId: id) { _ in
-            let primary = try await call.unlink(
-                primaryId: id, provider: request.pathParameter("provider") ?? "", userId: request.pathParameter("user_id") ?? ""
-            )
-            return try .json(200, JSONValue.array(primary.identities.map(\.managementJSON)), headers: Management.noStore)
-        }
+    func handle(_ request: FunctionRequest, _ context: FunctionContext) async throws -> GatewayResponse {
+        let id = request.pathParameter("id") ?? ""
+        let scopes = [IdentityLinking.serverScope, IdentityLinking.userScope]
+        switch request.routeKey {
+        case "POST /api/v2/users/{id}/identities":
+            let call = try await context.management(request, anyOf: scopes)
+            return try await call.audited("Link a User Account", request, userId: id) { _ in
+                let secondary = try call.linkRequest(primaryId: id, Payload(request))
+                let primary = try await call.link(primaryId: id, secondary)
+                return try .json(201, JSONValue.array(primary.identities.map(\.managementJSON)), headers: Management.noStore)
+            }
 
-    default:
-        throw HTTPError.notFound()
+        case "DELETE /api/v2/users/{id}/identities/{provider}/{user_id}":
+            let call = try await context.management(request, anyOf: scopes)
+            return try await call.audited("Unlink a User Account", request, userId: id) { _ in
+                let primary = try await call.unlink(
+                    primaryId: id, provider: request.pathParameter("provider") ?? "", userId: request.pathParameter("user_id") ?? ""
+                )
+                return try .json(200, JSONValue.array(primary.identities.map(\.managementJSON)), headers: Management.noStore)
+            }
+
+        default:
+            throw HTTPError.notFound()
+        }
     }
 }
+
+await Function.run(IdentitiesFunction())

@@ -16,48 +16,55 @@
 // or an http:// URL of a loopback host (local testing). Every write is logged as `sapi`/`fapi`.
 import GangwayAuth0
 
-await Function.run("migration-sources", errors: .management) { request, context in
-    let id = request.pathParameter("id")
-    switch request.routeKey {
-    case "GET /api/v2/migration-sources":
-        let call = try await context.management(request, anyOf: ["read:migration_sources"])
-        let paging = try Paging(request)
-        let all = try await call.migrationSources.all()
-        let page = all.dropFirst(paging.page * paging.perPage).prefix(paging.perPage)
-        return try paging.response(key: "migration_sources", items: page.map(\.managementJSON), total: all.count)
+struct MigrationSourcesFunction: FunctionHandler {
+    let name = "migration-sources"
+    let errors = ErrorShape.management
 
-    case "GET /api/v2/migration-sources/{id}":
-        let call = try await context.management(request, anyOf: ["read:migration_sources"])
-        let (source, _) = try await call.migrationSource(id)
-        return try .json(200, source.managementJSON, headers: Management.noStore)
+    func handle(_ request: FunctionRequest, _ context: FunctionContext) async throws -> GatewayResponse {
+        let id = request.pathParameter("id")
+        switch request.routeKey {
+        case "GET /api/v2/migration-sources":
+            let call = try await context.management(request, anyOf: ["read:migration_sources"])
+            let paging = try Paging(request)
+            let all = try await call.migrationSources.all()
+            let page = all.dropFirst(paging.page * paging.perPage).prefix(paging.perPage)
+            return try paging.response(key: "migration_sources", items: page.map(\.managementJSON), total: all.count)
 
-    case "POST /api/v2/migration-sources":
-        let call = try await context.management(request, anyOf: ["create:migration_sources"])
-        return try await call.audited("Create a Migration Source", request) { entry in
-            let input = try MigrationSourceInput(Payload(request), creating: true)
-            let source = try await call.createMigrationSource(input, box: try SecretBox(configuration: context.configuration))
-            entry.connection = source.connection
-            return try .json(201, source.managementJSON, headers: Management.noStore)
-        }
-
-    case "PATCH /api/v2/migration-sources/{id}":
-        let call = try await context.management(request, anyOf: ["update:migration_sources"])
-        return try await call.audited("Update a Migration Source", request) { entry in
-            let input = try MigrationSourceInput(Payload(request), creating: false)
-            let source = try await call.updateMigrationSource(id, input, box: try SecretBox(configuration: context.configuration))
-            entry.connection = source.connection
+        case "GET /api/v2/migration-sources/{id}":
+            let call = try await context.management(request, anyOf: ["read:migration_sources"])
+            let (source, _) = try await call.migrationSource(id)
             return try .json(200, source.managementJSON, headers: Management.noStore)
-        }
 
-    case "DELETE /api/v2/migration-sources/{id}":
-        let call = try await context.management(request, anyOf: ["delete:migration_sources"])
-        return try await call.audited("Delete a Migration Source", request) { entry in
-            let source = try await call.deleteMigrationSource(id)
-            entry.connection = source.connection
-            return GatewayResponse(statusCode: 204, headers: Management.noStore)
-        }
+        case "POST /api/v2/migration-sources":
+            let call = try await context.management(request, anyOf: ["create:migration_sources"])
+            return try await call.audited("Create a Migration Source", request) { entry in
+                let input = try MigrationSourceInput(Payload(request), creating: true)
+                let source = try await call.createMigrationSource(input, box: try SecretBox(configuration: context.configuration))
+                entry.connection = source.connection
+                return try .json(201, source.managementJSON, headers: Management.noStore)
+            }
 
-    default:
-        throw HTTPError.notFound()
+        case "PATCH /api/v2/migration-sources/{id}":
+            let call = try await context.management(request, anyOf: ["update:migration_sources"])
+            return try await call.audited("Update a Migration Source", request) { entry in
+                let input = try MigrationSourceInput(Payload(request), creating: false)
+                let source = try await call.updateMigrationSource(id, input, box: try SecretBox(configuration: context.configuration))
+                entry.connection = source.connection
+                return try .json(200, source.managementJSON, headers: Management.noStore)
+            }
+
+        case "DELETE /api/v2/migration-sources/{id}":
+            let call = try await context.management(request, anyOf: ["delete:migration_sources"])
+            return try await call.audited("Delete a Migration Source", request) { entry in
+                let source = try await call.deleteMigrationSource(id)
+                entry.connection = source.connection
+                return GatewayResponse(statusCode: 204, headers: Management.noStore)
+            }
+
+        default:
+            throw HTTPError.notFound()
+        }
     }
 }
+
+await Function.run(MigrationSourcesFunction())

@@ -4,79 +4,86 @@
 import FoundationEssentials
 import GangwayAuth0
 
-await Function.run("token", errors: .oauth) { request, context in
-    try await TokenEndpoint.answer(request, context) { token in
-        let p = token.parameters
-        let grant = GrantType(try p.required("grant_type"))
-        guard GrantType.supported.contains(grant) else {
-            throw HTTPError(400, "unsupported_grant_type", "Unsupported grant type: \(grant)")
-        }
-        token.grantType = grant
-        // Unknown client, wrong or missing secret: 401 access_denied "Unauthorized".
-        let client = try await token.authenticateClient()
-        guard client.application.grantTypes.contains(grant) else {
-            throw HTTPError(403, "unauthorized_client", "Grant type '\(grant)' not allowed for the client.")
-        }
-        let now = Int64(Date.now.timeIntervalSince1970)
+struct TokenFunction: FunctionHandler {
+    let name = "token"
+    let errors = ErrorShape.oauth
 
-        switch grant {
-        case .password, .passwordRealm:
-            // `password` logs in on the tenant's default connection; password-realm names the connection in `realm`.
-            let connection = try await token.databaseConnection(
-                named: grant == .password ? token.tenant.defaultConnection : try p.required("realm")
-            )
-            let username = try p.required("username"), password = try p.required("password")
-            let api = try await token.api(p.optional("audience"))
-            // Brute-force protection, then bcrypt; unknown user and wrong password look the same (403 invalid_grant).
-            let user = try await token.passwordLogin(connection, username: username, password: password)
-            let scopes = ScopePolicy.user(requested: try p.scopes, api: api, tenant: token.tenant, client: client.application)
-            return try await token.issue(
-                TokenGrant(
-                    client: client.application, subject: user.userId, user: user, audience: api?.identifier, scopes: scopes,
-                    gty: "password", nonce: try p.optional("nonce"), authTime: now
-                ),
-                connection: connection.name, successType: .successLogin, description: "Successful login"
-            )
+    func handle(_ request: FunctionRequest, _ context: FunctionContext) async throws -> GatewayResponse {
+        try await TokenEndpoint.answer(request, context) { token in
+            let p = token.parameters
+            let grant = GrantType(try p.required("grant_type"))
+            guard GrantType.supported.contains(grant) else {
+                throw HTTPError(400, "unsupported_grant_type", "Unsupported grant type: \(grant)")
+            }
+            token.grantType = grant
+            // Unknown client, wrong or missing secret: 401 access_denied "Unauthorized".
+            let client = try await token.authenticateClient()
+            guard client.application.grantTypes.contains(grant) else {
+                throw HTTPError(403, "unauthorized_client", "Grant type '\(grant)' not allowed for the client.")
+            }
+            let now = Int64(Date.now.timeIntervalSince1970)
 
-        case .refreshToken:
-            let presented = try p.required("refresh_token")
-            // No local token can match a token not in Gangway's format: it may be the upstream Auth0's. Re-mint it,
-            // once, through the tenant's migration sources (Gangway-format tokens never go upstream).
-            guard RefreshTokens.isGangwayFormat(presented) else { return try await token.remint(presented, client: client) }
-            let requested = try p.scopes
-            var user: User?
-            // Bound to this client; rotated on use; reuse after the leeway revokes the family (ferrt).
-            let (old, replacement) = try await token.rotateRefreshToken(presented) { old in
-                user = try await token.activeUser(old.userId)
-                if let requested, !Set(requested).isSubset(of: old.scope) {
-                    throw HTTPError(400, "invalid_scope", "The requested scope exceeds the scope originally granted.")
+            switch grant {
+            case .password, .passwordRealm:
+                // `password` logs in on the tenant's default connection; password-realm names the connection in `realm`.
+                let connection = try await token.databaseConnection(
+                    named: grant == .password ? token.tenant.defaultConnection : try p.required("realm")
+                )
+                let username = try p.required("username"), password = try p.required("password")
+                let api = try await token.api(p.optional("audience"))
+                // Brute-force protection, then bcrypt; unknown user and wrong password look the same (403 invalid_grant).
+                let user = try await token.passwordLogin(connection, username: username, password: password)
+                let scopes = ScopePolicy.user(requested: try p.scopes, api: api, tenant: token.tenant, client: client.application)
+                return try await token.issue(
+                    TokenGrant(
+                        client: client.application, subject: user.userId, user: user, audience: api?.identifier, scopes: scopes,
+                        gty: "password", nonce: try p.optional("nonce"), authTime: now
+                    ),
+                    connection: connection.name, successType: .successLogin, description: "Successful login"
+                )
+
+            case .refreshToken:
+                let presented = try p.required("refresh_token")
+                // No local token can match a token not in Gangway's format: it may be the upstream Auth0's. Re-mint it,
+                // once, through the tenant's migration sources (Gangway-format tokens never go upstream).
+                guard RefreshTokens.isGangwayFormat(presented) else { return try await token.remint(presented, client: client) }
+                let requested = try p.scopes
+                var user: User?
+                // Bound to this client; rotated on use; reuse after the leeway revokes the family (ferrt).
+                let (old, replacement) = try await token.rotateRefreshToken(presented) { old in
+                    user = try await token.activeUser(old.userId)
+                    if let requested, !Set(requested).isSubset(of: old.scope) {
+                        throw HTTPError(400, "invalid_scope", "The requested scope exceeds the scope originally granted.")
+                    }
                 }
-            }
-            return try await token.issue(
-                TokenGrant(
-                    client: client.application, subject: user?.userId ?? old.userId, user: user, audience: old.audience,
-                    scopes: requested ?? old.scope, gty: ["refresh_token", .string(old.gty)], authTime: old.authTime
-                ),
-                connection: old.connection, refreshToken: replacement, successType: .successRefreshTokenExchange,
-                description: "Successful refresh token exchange"
-            )
+                return try await token.issue(
+                    TokenGrant(
+                        client: client.application, subject: user?.userId ?? old.userId, user: user, audience: old.audience,
+                        scopes: requested ?? old.scope, gty: ["refresh_token", .string(old.gty)], authTime: old.authTime
+                    ),
+                    connection: old.connection, refreshToken: replacement, successType: .successRefreshTokenExchange,
+                    description: "Successful refresh token exchange"
+                )
 
-        case .clientCredentials:
-            guard let api = try await token.api(p.optional("audience")) else {
-                throw HTTPError(403, "access_denied", "No audience parameter was provided, and no default audience has been configured")
-            }
-            let clientGrant = try await token.clientGrant(client, api)
-            return try await token.issue(
-                TokenGrant(
-                    client: client.application, subject: "\(client.clientId)@clients", user: nil, audience: api.identifier,
-                    scopes: ScopePolicy.client(requested: try p.scopes, clientGrant: clientGrant, api: api),
-                    gty: "client-credentials"
-                ),
-                successType: .successClientCredentialsExchange, description: "Successful client credentials exchange"
-            )
+            case .clientCredentials:
+                guard let api = try await token.api(p.optional("audience")) else {
+                    throw HTTPError(403, "access_denied", "No audience parameter was provided, and no default audience has been configured")
+                }
+                let clientGrant = try await token.clientGrant(client, api)
+                return try await token.issue(
+                    TokenGrant(
+                        client: client.application, subject: "\(client.clientId)@clients", user: nil, audience: api.identifier,
+                        scopes: ScopePolicy.client(requested: try p.scopes, clientGrant: clientGrant, api: api),
+                        gty: "client-credentials"
+                    ),
+                    successType: .successClientCredentialsExchange, description: "Successful client credentials exchange"
+                )
 
-        default:
-            throw HTTPError(400, "unsupported_grant_type", "Unsupported grant type: \(grant)")
+            default:
+                throw HTTPError(400, "unsupported_grant_type", "Unsupported grant type: \(grant)")
+            }
         }
     }
 }
+
+await Function.run(TokenFunction())

@@ -10,10 +10,17 @@
 //   `profile`; `email`, `email_verified` with `email`. Never cached.
 import GangwayAuth0
 
-await Function.run("userinfo", errors: .oauth) { request, context in
-    guard request.routeKey == "GET /userinfo" || request.routeKey == "POST /userinfo" else {
-        throw HTTPError.notFound()
+struct UserinfoFunction: FunctionHandler {
+    let name = "userinfo"
+    let errors = ErrorShape.oauth
+
+    func handle(_ request: FunctionRequest, _ context: FunctionContext) async throws -> GatewayResponse {
+        guard request.routeKey == "GET /userinfo" || request.routeKey == "POST /userinfo" else {
+            throw HTTPError.notFound()
+        }
+        let caller = try await context.userinfoCaller(request)
+        return try .json(200, caller.claims, headers: ["cache-control": "no-store", "pragma": "no-cache"])
     }
-    let caller = try await context.userinfoCaller(request)
-    return try .json(200, caller.claims, headers: ["cache-control": "no-store", "pragma": "no-cache"])
 }
+
+await Function.run(UserinfoFunction())

@@ -1,20 +1,27 @@
 // GET /.well-known/jwks.json and GET /.well-known/openid-configuration for the tenant the host selects.
 import GangwayAuth0
 
-await Function.run("well-known", errors: .oauth) { request, context in
-    let tenant = try await context.tenant(for: request)
-    // Public documents: caches may keep them briefly (Auth0's SDKs refetch the JWKS on an unknown kid).
-    let cacheable = ["cache-control": "public, max-age=60"]
+struct WellKnownFunction: FunctionHandler {
+    let name = "well-known"
+    let errors = ErrorShape.oauth
 
-    switch request.routeKey {
-    case "GET /.well-known/jwks.json":
-        let keys = try await context.store().getJSON(SigningKeySet.self, StoreKeys.signingKeys(tenant.id))?.0 ?? SigningKeySet()
-        return try .json(200, keys.jwks, headers: cacheable)
+    func handle(_ request: FunctionRequest, _ context: FunctionContext) async throws -> GatewayResponse {
+        let tenant = try await TenantDirectory(store: context.store()).tenant(for: request)
+        // Public documents: caches may keep them briefly (Auth0's SDKs refetch the JWKS on an unknown kid).
+        let cacheable = ["cache-control": "public, max-age=60"]
 
-    case "GET /.well-known/openid-configuration":
-        return try .json(200, DiscoveryDocument(tenant: tenant), headers: cacheable)
+        switch request.routeKey {
+        case "GET /.well-known/jwks.json":
+            let keys = try await context.store().getJSON(SigningKeySet.self, StoreKeys.signingKeys(tenant.id))?.0 ?? SigningKeySet()
+            return try .json(200, keys.jwks, headers: cacheable)
 
-    default:
-        throw HTTPError.notFound("No such document.")
+        case "GET /.well-known/openid-configuration":
+            return try .json(200, DiscoveryDocument(tenant: tenant), headers: cacheable)
+
+        default:
+            throw HTTPError.notFound("No such document.")
+        }
     }
 }
+
+await Function.run(WellKnownFunction())

@@ -25,28 +25,21 @@ public struct AccessToken: Sendable {
         let token = parts[1].trimmingPrefix(while: { $0 == " " })
         return token.isEmpty ? nil : String(token)
     }
+}
 
-    public enum Failure: Error, Sendable, Equatable {
-        case missing
-        /// Signature, expiry, issuer, audience, or not an access token at all (an ID token); the message says which.
-        case invalid(String)
+/// Only tokens typed `at+jwt` are API credentials, whatever their claims: ID tokens are refused. The type is judged
+/// after the signature, so a forged token is always answered as forged.
+extension AccessToken: VerifiedToken {
+    public static let headerCheck = TokenVerifier.HeaderCheck.afterSignature
+
+    public init(verified claims: [String: JSONValue]) throws(TokenRejection) {
+        guard claims["sub"]?.stringValue?.isEmpty == false else { throw .noSubject }
+        self.init(claims: claims)
     }
 
-    /// Verifies a bearer token as an access token of this tenant for `audience`.
-    /// ID tokens are refused whatever their claims: only tokens typed `at+jwt` are API credentials.
-    public static func verify(_ token: String?, ring: KeyRing, audience: String) throws(Failure) -> AccessToken {
-        guard let token else { throw .missing }
-        let claims: [String: JSONValue]
-        do {
-            claims = try ring.verify(token, audience: audience)
-        } catch {
-            throw .invalid(error.message)
-        }
-        guard (try? JWT.decodeUnverified(token).header["typ"]?.stringValue) == type else {
-            throw .invalid("Only access tokens are accepted; ID tokens are not API credentials.")
-        }
-        guard claims["sub"]?.stringValue?.isEmpty == false else { throw .invalid("The token has no subject.") }
-        return AccessToken(claims: claims)
+    /// Verifies a bearer token as an access token of `ring`'s tenant for `audience` (for callers holding a ring).
+    public static func verify(_ token: String?, ring: KeyRing, audience: String) throws(TokenRejection) -> AccessToken {
+        try TokenVerifier(ring: ring).verify(token, as: AccessToken.self, audience: audience)
     }
 }
 

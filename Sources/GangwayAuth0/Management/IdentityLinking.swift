@@ -86,37 +86,8 @@ extension ManagementCall {
         guard let azp = token.clientId else {
             throw IdentityLinking.linkError(400, "the access token has no azp, so no ID token audience can match it")
         }
-        let header: [String: JSONValue]
-        do {
-            header = try JWT.decodeUnverified(idToken).header
-        } catch {
-            throw IdentityLinking.linkError(400, "not a JWT (\(error.message))")
-        }
-        guard header["alg"]?.stringValue == "RS256" else {
-            throw IdentityLinking.linkError(400, "the ID token must be signed with RS256")
-        }
-        guard header["typ"]?.stringValue == "JWT" else {
-            throw IdentityLinking.linkError(400, "must be an ID token (typ JWT); an access token (typ at+jwt) is not accepted")
-        }
-        let ring = try await KeyRing.load(store, tenant: tenant)
-        let claims: [String: JSONValue]
-        do {
-            claims = try ring.verify(idToken, audience: azp)
-        } catch {
-            let rule = switch error.code {
-            case .wrongAudience: "the ID token's aud must equal the azp of the access token making the request (\(azp))"
-            case .expired: "the ID token has expired"
-            case .unknownKey: "the ID token is not signed with a current signing key of this tenant"
-            case .badSignature: "the ID token's signature is invalid"
-            case .wrongIssuer: "the ID token was not issued by this tenant"
-            default: error.message
-            }
-            throw IdentityLinking.linkError(401, rule)
-        }
-        guard let sub = claims["sub"]?.stringValue, !sub.isEmpty else {
-            throw IdentityLinking.linkError(400, "the ID token has no sub")
-        }
-        return sub
+        let verifier = try await TokenVerifier.load(store, tenant: tenant)
+        return try verifier.verify(idToken, as: IDToken.self, at: .linkWith(azp: azp)).subject
     }
 
     /// Links `secondary` into `primaryId`; the primary's identities afterwards.

@@ -17,15 +17,8 @@ extension FunctionContext {
     public func management(_ request: FunctionRequest, anyOf scopes: [String]) async throws -> ManagementCall {
         let store = try store()
         let tenant = try await TenantDirectory(store: store).tenant(for: request)
-        let ring = try await KeyRing.load(store, tenant: tenant)
-        let token: AccessToken
-        do {
-            token = try AccessToken.verify(AccessToken.bearer(in: request), ring: ring, audience: tenant.managementAudience)
-        } catch .missing {
-            throw HTTPError(401, "unauthorized", "Missing authentication")
-        } catch .invalid(let why) {
-            throw HTTPError(401, "invalid_token", "Invalid token: \(why)")
-        }
+        let verifier = try await TokenVerifier.load(store, tenant: tenant)
+        let token = try verifier.verify(AccessToken.bearer(in: request), as: AccessToken.self, at: .managementAPI)
         guard !token.scopes.isDisjoint(with: scopes) else {
             throw HTTPError(403, "insufficient_scope", "Insufficient scope, expected any of: \(scopes.joined(separator: ","))")
         }

@@ -92,10 +92,3 @@ public struct TenantDirectory: Sendable {
         return tenant
     }
 }
-
-extension FunctionContext {
-    /// The tenant the request's host selects; 404 when none does.
-    public func tenant(for request: FunctionRequest) async throws -> Tenant {
-        try await TenantDirectory(store: store()).tenant(for: request)
-    }
-}

@@ -16,9 +16,13 @@ public struct FunctionContext: Sendable {
 /// Process-wide resources a warm worker keeps between invocations.
 final class FunctionResources: Sendable {
     let configuration: Configuration
-    private let opened = Mutex<(any KeyValueStore)?>(nil)
+    private let opened: Mutex<(any KeyValueStore)?>
 
-    init(configuration: Configuration) { self.configuration = configuration }
+    /// `store`: one already opened (a test's); otherwise the configured store is opened on first use.
+    init(configuration: Configuration, store: (any KeyValueStore)? = nil) {
+        self.configuration = configuration
+        self.opened = Mutex(store)
+    }
 
     func store() throws -> any KeyValueStore {
         try opened.withLock { opened in
@@ -30,30 +34,51 @@ final class FunctionResources: Sendable {
     }
 }
 
-public typealias FunctionHandler = @Sendable (FunctionRequest, FunctionContext) async throws -> GatewayResponse
+/// One endpoint's behaviour, apart from how events reach it: a value the drivers run and a test can call.
+public protocol FunctionHandler: Sendable {
+    /// The function's name in infra/routes.json; its log lines carry it.
+    var name: String { get }
+    /// The error body shape of its endpoint family.
+    var errors: ErrorShape { get }
+    func handle(_ request: FunctionRequest, _ context: FunctionContext) async throws -> GatewayResponse
+}
+
+extension FunctionHandler {
+    /// Answers one raw event in this process, against `store`, by the very path the drivers take
+    /// (event size limit, decoding, error shape): endpoint rules are tested without starting a process.
+    public func respond(toEventBytes event: [UInt8], store: any KeyValueStore, configuration: Configuration = Configuration()) async -> GatewayResponse {
+        let handled = await Function(self, configuration: configuration, store: store).handle(eventBytes: event)
+        handled.afterDelivery()
+        return handled.response
+    }
+
+    /// Answers one event in this process, against `store`, by the very path the drivers take.
+    public func respond(to event: GatewayEvent, store: any KeyValueStore, configuration: Configuration = Configuration()) async throws -> GatewayResponse {
+        await respond(toEventBytes: Array(try JSON.encode(event)), store: store, configuration: configuration)
+    }
+}
 
 /// A Gangway function: one handler, two drivers. With `AWS_LAMBDA_RUNTIME_API` set it loops on the
 /// Lambda Runtime API; otherwise it reads one event from stdin, writes one response to stdout and exits 0.
 public struct Function: Sendable {
-    public let name: String
-    public let errorShape: ErrorShape
-    public let handler: FunctionHandler
+    public let handler: any FunctionHandler
     let configuration: Configuration
     let resources: FunctionResources
     let logger: Logger
 
-    public init(_ name: String, errors: ErrorShape, configuration: Configuration = Configuration(), handler: @escaping FunctionHandler) {
-        self.name = name
-        self.errorShape = errors
+    public var name: String { handler.name }
+    public var errorShape: ErrorShape { handler.errors }
+
+    init(_ handler: any FunctionHandler, configuration: Configuration = Configuration(), store: (any KeyValueStore)? = nil) {
         self.handler = handler
         self.configuration = configuration
-        self.resources = FunctionResources(configuration: configuration)
-        self.logger = Log.logger(name)
+        self.resources = FunctionResources(configuration: configuration, store: store)
+        self.logger = Log.logger(handler.name)
     }
 
     /// Runs the function with the driver the environment asks for.
-    public static func run(_ name: String, errors: ErrorShape, handler: @escaping FunctionHandler) async -> Never {
-        let function = Function(name, errors: errors, handler: handler)
+    public static func run(_ handler: some FunctionHandler) async -> Never {
+        let function = Function(handler)
         if let api = function.configuration.runtimeAPI {
             await RuntimeAPIDriver(api: api, function: function).run()
         } else {
@@ -91,7 +116,7 @@ public struct Function: Sendable {
         let context = FunctionContext(requestId: request.requestId, logger: logger, configuration: configuration, resources: resources)
         let response: GatewayResponse
         do {
-            response = try await handler(request, context)
+            response = try await handler.handle(request, context)
         } catch let error as any HTTPAnswerable where error.httpError != nil {
             response = errorShape.response(for: error.httpError!)
         } catch {
