@@ -333,6 +333,56 @@ private func expectAccepted(_ token: String, issuer iss: String? = issuer, audie
         #expect(throws: JWTError.self) { try JWT.decodeUnverified("a*b.c.d") }
     }
 
+    /// Signs raw header and payload texts, for shapes `forge` (which encodes dictionaries) cannot make.
+    private func signRaw(header: String, payload: String) throws -> String {
+        let input = Base64URL.encode(header) + "." + Base64URL.encode(payload)
+        return input + "." + Base64URL.encode(try serverKey.signRS256(Array(input.utf8)))
+    }
+
+    private var payloadText: String { String(decoding: try! JSON.encode(validClaims()), as: UTF8.self) }
+
+    @Test("a header or claims set that repeats a member name is rejected (RFC 7515 §5.2), however it is spelled")
+    func rejectsDuplicateMemberNames() throws {
+        let header = #"{"alg":"RS256","kid":"\#(kid)"}"#
+        expectAccepted(try signRaw(header: header, payload: payloadText))
+        // The same names in different objects are not duplicates.
+        expectAccepted(try signRaw(header: header, payload: String(payloadText.dropLast()) + #","x":{"sub":1,"y":[{"sub":2}]}}"#))
+        let duplicates = [
+            (#"{"alg":"RS256","kid":"\#(kid)","kid":"\#(kid)"}"#, payloadText),
+            (#"{"alg":"RS256","kid":"\#(kid)","alg":"RS256"}"#, payloadText),
+            (header, String(payloadText.dropLast()) + #","sub":"auth0|someone-else"}"#),
+            (header, String(payloadText.dropLast()) + #","sub":"auth0|someone-else"}"#),
+            (header, String(payloadText.dropLast()) + #","x":{"a":1,"a":2}}"#),
+        ]
+        for (h, p) in duplicates {
+            expectRejected(try signRaw(header: h, payload: p), .malformed)
+            #expect(throws: JWTError.self) { try JWT.decodeUnverified(try signRaw(header: h, payload: p)) }
+        }
+    }
+
+    @Test("JWS parts in a non-canonical base64url spelling (padding, non-zero trailing bits) are rejected")
+    func rejectsNonCanonicalBase64URL() throws {
+        let token = try JWT.sign(claims: validClaims(), key: serverKey, kid: kid)
+        let parts = token.split(separator: ".").map(String.init)
+        expectAccepted(token)
+        func padded(_ s: String) -> String { s + String(repeating: "=", count: (4 - s.count % 4) % 4) }
+        // 256-byte signatures leave 2 characters over: "==" is well-formed padding, and still refused.
+        #expect(parts[2].count % 4 == 2)
+        expectRejected(parts[0] + "." + parts[1] + "." + padded(parts[2]), .malformed)
+        // Header and payload padded, and the result signed: refused as malformed, not merely as a bad signature.
+        let header = padded(parts[0]) + "." + parts[1], payload = parts[0] + "." + padded(parts[1])
+        #expect(header != parts[0] + "." + parts[1] || payload != parts[0] + "." + parts[1])
+        for input in [header, payload] where input != parts[0] + "." + parts[1] {
+            expectRejected(input + "." + Base64URL.encode(try serverKey.signRS256(Array(input.utf8))), .malformed)
+        }
+        // Flip the unused low bits of the signature's last character: same bytes under a lax decoder.
+        let last = parts[2].last!
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+        let sibling = alphabet[alphabet.firstIndex(of: last)! ^ 1]
+        expectRejected(parts[0] + "." + parts[1] + "." + parts[2].dropLast() + String(sibling), .malformed)
+        #expect(Base64URL.decodeCanonical("AA==") == nil && Base64URL.decodeCanonical("AA") == [0])
+    }
+
     @Test func rejectsWrongPartCount() throws {
         let token = try JWT.sign(claims: validClaims(), key: serverKey, kid: kid)
         let parts = token.split(separator: ".").map(String.init)

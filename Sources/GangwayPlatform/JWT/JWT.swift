@@ -85,7 +85,7 @@ public enum JWT {
         guard let key = keys(kid) else {
             throw JWTError(.unknownKey, "no signing key matches the token's kid")
         }
-        guard let signature = Base64URL.decode(utf8: parts.signature), !signature.isEmpty else {
+        guard let signature = Base64URL.decodeCanonical(utf8: parts.signature), !signature.isEmpty else {
             throw JWTError(.malformed, "token signature is not valid base64url")
         }
         guard key.verifyRS256(signature: signature, message: parts.signingInput) else {
@@ -157,8 +157,12 @@ public enum JWT {
     }
 
     private static func decodeObject(_ part: Substring.UTF8View, what: String) throws(JWTError) -> [String: JSONValue] {
-        guard let bytes = Base64URL.decode(utf8: part) else {
+        guard let bytes = Base64URL.decodeCanonical(utf8: part) else {
             throw JWTError(.malformed, "token \(what) is not valid base64url")
+        }
+        // RFC 7515 §5.2 / RFC 7519 §7.2: a duplicate member name is an error, never "the last one wins".
+        if JSONMemberNames.hasDuplicate(in: bytes) {
+            throw JWTError(.malformed, "token \(what) repeats a member name")
         }
         do {
             return try JSON.decode([String: JSONValue].self, from: Data(bytes))

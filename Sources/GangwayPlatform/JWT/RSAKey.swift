@@ -165,8 +165,8 @@ public final class RSAKey: @unchecked Sendable {
         guard jwk.kty == "RSA" else { throw RSAKeyError("JWK kty must be RSA") }
         guard jwk.alg.isEmpty || jwk.alg == "RS256" else { throw RSAKeyError("JWK alg must be RS256") }
         guard jwk.use.isEmpty || jwk.use == "sig" else { throw RSAKeyError("JWK use must be sig") }
-        guard let nBytes = Base64URL.decode(jwk.n), !nBytes.isEmpty,
-              let eBytes = Base64URL.decode(jwk.e), !eBytes.isEmpty, eBytes.count <= 8
+        guard let nBytes = Base64URL.decodeCanonical(jwk.n), !nBytes.isEmpty,
+              let eBytes = Base64URL.decodeCanonical(jwk.e), !eBytes.isEmpty, eBytes.count <= 8
         else { throw RSAKeyError("JWK n/e are not valid base64url") }
 
         guard let n = BN_bin2bn(nBytes, Int32(nBytes.count), nil) else { throw RSAKeyError.openssl("BN_bin2bn") }

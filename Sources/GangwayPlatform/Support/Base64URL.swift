@@ -64,6 +64,15 @@ public enum Base64URL {
         return s.withUTF8 { decode(utf8: $0) }
     }
 
+    /// The only spelling JOSE allows (RFC 7515 §2, RFC 7518 §6.3): no padding, zero trailing bits. A JWS part
+    /// or JWK member in any other spelling is rejected, so each value has exactly one accepted encoding.
+    public static func decodeCanonical(utf8 input: some Collection<UInt8>) -> [UInt8]? {
+        guard !input.contains(UInt8(ascii: "=")) else { return nil }
+        return decode(utf8: input)
+    }
+
+    public static func decodeCanonical(_ s: String) -> [UInt8]? { decodeCanonical(utf8: s.utf8) }
+
     /// Same as `decode(_:)`, over raw UTF-8 bytes.
     public static func decode(utf8 input: some Collection<UInt8>) -> [UInt8]? {
         if let r = input.withContiguousStorageIfAvailable({ decode(utf8: $0) }) { return r }
