@@ -175,7 +175,7 @@ public struct RefreshRemint: Sendable {
                 try await users.create(user)
                 if try await !store.insertJSONIfAbsent(index, user.userId) { try await store.putJSON(index, user.userId) }
                 return (user, true)
-            } catch UserDirectory.CreateError.loginTaken {
+            } catch UserDirectory.Failure.loginTaken, UserDirectory.Failure.userIdTaken {
                 // Someone (the password fallback, a concurrent re-mint) may be creating this very user: re-read.
                 if attempt < 4 { try await Task.sleep(for: .milliseconds(40)) }
             }

@@ -153,7 +153,7 @@ public struct PasswordLogin: Sendable {
         do {
             try await users.create(fresh)
             return Outcome(user: fresh, migrated: identity, created: true)
-        } catch UserDirectory.CreateError.loginTaken(_) {
+        } catch UserDirectory.Failure.loginTaken, UserDirectory.Failure.userIdTaken {
             // Lost a race (or the user exists under the upstream id / another login): re-read the winner.
             for _ in 0..<40 {
                 var winner = try await users.find(connection: connection.name, login: username)?.0
