@@ -32,7 +32,7 @@ struct UsersCommand: AsyncParsableCommand {
             user.passwordHash = try PasswordHash.make(password)
             do {
                 try await UserDirectory(store: store, tenant: tenant).create(user)
-            } catch UserDirectory.CreateError.loginTaken(let login) {
+            } catch UserDirectory.Failure.loginTaken(let login) {
                 throw ValidationError("A user with \(login) already exists on \(name).")
             }
             user.passwordHash = nil

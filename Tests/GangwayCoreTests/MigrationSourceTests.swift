@@ -40,16 +40,4 @@ struct MigrationSourceTests {
         #expect(!RefreshTokens.isGangwayFormat("v1." + String(repeating: "A", count: 42) + "="))
         #expect(!RefreshTokens.isGangwayFormat("up_rt_" + String(repeating: "a", count: 40)))
     }
-
-    @Test func newUsersKeepTheUpstreamSubject() {
-        let user = RefreshRemint.newUser(
-            "auth0|abc", ["sub": "auth0|abc", "email": "a@example.com", "email_verified": true, "name": "A"], connection: "Username-Password-Authentication"
-        )
-        #expect(user.userId == "auth0|abc" && user.upstreamSub == "auth0|abc")
-        #expect(user.identities == [User.Identity(connection: "Username-Password-Authentication", userId: "abc", provider: "auth0")])
-        #expect(user.emailVerified && user.name == "A" && user.email == "a@example.com")
-        let social = RefreshRemint.newUser("google-oauth2|42", ["sub": "google-oauth2|42"], connection: "c")
-        #expect(social.identities.first?.provider == "google-oauth2" && social.identities.first?.isSocial == true)
-        #expect(RefreshRemint.isValidSubject("auth0|abc") && !RefreshRemint.isValidSubject("") && !RefreshRemint.isValidSubject("a/b"))
-    }
 }

@@ -12,9 +12,7 @@ import GangwayPlatform
 ///
 /// Records: the secondary keeps its own record with `linkedTo` = the primary (its logins resolve to the primary);
 /// the primary lists the secondary in `identities`. Invariant: a primary lists S ⇒ S.linkedTo is that primary.
-/// Linking claims the secondary first (compare-and-swap), then appends to the primary (compare-and-swap), and
-/// releases the claim if the second step fails; unlinking removes from the primary first, then releases the
-/// secondary, and puts the identity back if that fails. Two links of one secondary race on its claim: one wins.
+/// The two-record writes are `UserDirectory.link` and `UserDirectory.unlink`; this layer checks the request.
 public enum IdentityLinking {
     public static let serverScope = "update:users"
     public static let userScope = "update:current_user_identities"
@@ -104,12 +102,8 @@ extension ManagementCall {
             throw HTTPError(400, "invalid_body", "Main identity and the new one are the same.")
         }
         guard let (primary, _) = try await users.get(primaryId) else { throw Self.noSuchUser }
-        if let linked = primary.linkedTo {
-            throw HTTPError(400, "operation_not_supported", "The primary account is itself linked as a secondary of \(linked); link to that user instead.")
-        }
-        guard let (found, _) = try await users.get(secondaryId) else {
-            throw HTTPError(404, "inexistent_user", "The secondary user does not exist.")
-        }
+        if let linked = primary.linkedTo { throw UserDirectory.Failure.primaryIsLinked(linked) }
+        guard let (found, _) = try await users.get(secondaryId) else { throw UserDirectory.Failure.noSuchSecondary(secondaryId) }
         if let connectionId {
             let connection = try await connections.all().first(where: { $0.id == connectionId })
             guard connection?.name == found.connection else {
@@ -117,47 +111,7 @@ extension ManagementCall {
             }
         }
 
-        // 1. Claim the secondary (compare-and-swap): of two links of one secondary, only one gets here.
-        var claimed: User?
-        for _ in 0..<20 {
-            guard var (s, version) = try await users.get(secondaryId) else {
-                throw HTTPError(404, "inexistent_user", "The secondary user does not exist.")
-            }
-            if let other = s.linkedTo {
-                throw HTTPError(409, "conflict", other == primaryId
-                    ? "The secondary account is already linked to this user."
-                    : "The secondary account is already linked to another user.")
-            }
-            guard s.identities.count <= 1 else {
-                throw HTTPError(400, "operation_not_supported", "The secondary account has linked accounts of its own; unlink them first.")
-            }
-            s.linkedTo = primaryId
-            s.updatedAt = .now
-            if try await users.update(s, expectedVersion: version) != nil { claimed = s; break }
-        }
-        guard let claimed else { throw HTTPError(409, "conflict", "The secondary user kept changing; try again.") }
-
-        // 2. Append its identity to the primary (compare-and-swap); on any failure release the claim.
-        do {
-            let identity = claimed.linkedIdentity
-            let updated = try await users.modify(primaryId) { p in
-                if let linked = p.linkedTo {
-                    throw HTTPError(400, "operation_not_supported", "The primary account is itself linked as a secondary of \(linked); link to that user instead.")
-                }
-                guard !p.identities.contains(where: { $0.provider == identity.provider && $0.userId == identity.userId }) else {
-                    throw HTTPError(409, "conflict", "The secondary account is already linked to this user.")
-                }
-                p.identities.append(identity)
-                p.updatedAt = .now
-            }
-            guard let updated else { throw Self.noSuchUser }
-            return updated
-        } catch {
-            try? await users.modify(secondaryId) { s in
-                if s.linkedTo == primaryId { s.linkedTo = nil }
-            }
-            throw error
-        }
+        return try await users.link(secondaryId, into: primaryId)
     }
 
     /// Unlinks `provider|userId` from `primaryId`; the primary's remaining identities afterwards.
@@ -165,61 +119,9 @@ extension ManagementCall {
         try checkSelf(primaryId)
         guard let (primary, _) = try await users.get(primaryId) else { throw Self.noSuchUser }
         guard let index = primary.identities.firstIndex(where: { $0.provider == provider && $0.userId == userId }) else {
-            throw HTTPError(404, "inexistent_identity", "The user has no identity \(provider)|\(userId).")
+            throw UserDirectory.Failure.noSuchIdentity(provider: provider, userId: userId)
         }
         guard index > 0 else { throw HTTPError(400, "operation_not_supported", "Main identity cannot be removed.") }
-        let secondaryId = provider + "|" + userId
-
-        // 1. Remove it from the primary (compare-and-swap).
-        var removed: User.Identity?
-        let updated = try await users.modify(primaryId) { p in
-            removed = nil
-            guard let i = p.identities.firstIndex(where: { $0.provider == provider && $0.userId == userId }), i > 0 else {
-                throw HTTPError(404, "inexistent_identity", "The user has no identity \(provider)|\(userId).")
-            }
-            removed = p.identities.remove(at: i)
-            p.updatedAt = .now
-        }
-        guard let updated, let removed else { throw Self.noSuchUser }
-
-        // 2. The secondary stands alone again; if that write fails, the primary gets its identity back.
-        do {
-            try await users.modify(secondaryId) { s in
-                if s.linkedTo == primaryId {
-                    s.linkedTo = nil
-                    s.updatedAt = .now
-                }
-            }
-        } catch {
-            try? await users.modify(primaryId) { p in
-                if !p.identities.contains(where: { $0.provider == provider && $0.userId == userId }) { p.identities.append(removed) }
-            }
-            throw error
-        }
-        return updated
-    }
-}
-
-extension User {
-    /// This account as an identity of the primary it is linked to, with its profile as `profileData`.
-    public var linkedIdentity: Identity {
-        var profile: [String: JSONValue] = ["email_verified": .bool(emailVerified)]
-        profile["email"] = email.map(JSONValue.string)
-        profile["username"] = username.map(JSONValue.string)
-        profile["name"] = name.map(JSONValue.string)
-        profile["nickname"] = nickname.map(JSONValue.string)
-        profile["picture"] = picture.map(JSONValue.string)
-        profile["given_name"] = givenName.map(JSONValue.string)
-        profile["family_name"] = familyName.map(JSONValue.string)
-        let own = identities.first ?? Identity(connection: connection, userId: String(userId.split(separator: "|").last ?? ""), provider: "auth0")
-        return Identity(connection: own.connection, userId: own.userId, provider: own.provider, isSocial: own.isSocial, profileData: profile)
-    }
-}
-
-extension UserDirectory {
-    /// The user a login of `user` speaks for: the primary when `user` is a linked secondary, else `user`.
-    public func resolveLinked(_ user: User) async throws -> User {
-        guard let primaryId = user.linkedTo, let (primary, _) = try await get(primaryId) else { return user }
-        return primary
+        return try await users.unlink(provider: provider, userId: userId, from: primaryId)
     }
 }

@@ -174,7 +174,8 @@ extension ManagementCall {
         return connection
     }
 
-    /// Creates the user; 409 `auth0_idp_error` when the email, username or id is taken on the connection.
+    /// Creates the user; 409 `auth0_idp_error` when the email, username or id is taken on the connection
+    /// (`UserDirectory.Failure`).
     public func createUser(_ new: NewUser, now: Date = .now) async throws -> User {
         let connection = try await databaseConnection(named: new.connection)
         var user = User(connection: connection.name, email: new.email, username: new.username, now: now)
@@ -188,55 +189,27 @@ extension ManagementCall {
         new.profile.apply(to: &user)
         user.userMetadata = shallowMerge([:], new.userMetadata)
         user.appMetadata = shallowMerge([:], new.appMetadata)
-        do {
-            try await users.create(user)
-        } catch is UserDirectory.CreateError {
-            throw Self.userExists
-        }
+        try await users.create(user)
         return user
     }
 
-    /// Applies `changes` with compare-and-swap. New logins (email, username) are claimed before the write and
-    /// the old ones released after it, so no moment exists where two users hold one login.
+    /// Applies `changes` through the directory, which claims new logins (email, username) before the write and
+    /// releases the old ones after it; 409 `auth0_idp_error` when a new login is another user's.
     public func updateUser(_ id: String?, _ changes: UserChanges) async throws -> User {
-        for _ in 0..<10 {
-            let (current, version) = try await user(id)
-            if let connection = changes.connection, connection != current.connection {
+        guard let id, !id.isEmpty else { throw Self.noSuchUser }
+        let updated = try await users.modify(id) { user in
+            if let connection = changes.connection, connection != user.connection {
                 throw Payload.error("Payload validation error: 'The user has no identity on connection \(connection)' on property connection.")
             }
-            var updated = current
-            changes.apply(to: &updated)
-            let before = Set([current.email, current.username].compactMap { $0 }.map(User.normalize))
-            let after = Set([updated.email, updated.username].compactMap { $0 }.map(User.normalize))
-            var claimed: [String] = []
-            for login in after.subtracting(before) {
-                let key = users.loginKey(current.connection, login)
-                if try await store.insertJSONIfAbsent(key, current.userId) {
-                    claimed.append(key)
-                } else if try await store.getJSON(String.self, key)?.0 != current.userId {
-                    for key in claimed { try await store.delete(key) }
-                    throw Self.userExists
-                }
-            }
-            guard try await users.update(updated, expectedVersion: version) != nil else {
-                for key in claimed { try await store.delete(key) }
-                continue
-            }
-            for login in before.subtracting(after) {
-                let key = users.loginKey(current.connection, login)
-                if let (owner, v) = try await store.getJSON(String.self, key), owner == current.userId {
-                    try await store.delete(key, expectedVersion: v)
-                }
-            }
-            return updated
+            changes.apply(to: &user)
         }
-        throw HTTPError(409, "conflict", "The user kept changing; try again.")
+        guard let updated else { throw Self.noSuchUser }
+        return updated
     }
 
     public func deleteUser(_ id: String?) async throws -> User {
         let (user, _) = try await user(id)
-        try await users.delete(user)
-        return user
+        return try await users.delete(user.userId) ?? user
     }
 
     /// One page of users in id order, and how many there are.
@@ -244,10 +217,10 @@ extension ManagementCall {
         var collector = PageCollector<User>(start: paging.page * paging.perPage, count: paging.perPage)
         var after: String?
         while true {
-            let batch = try await store.list(prefix: users.usersPrefix, after: after, limit: 500)
-            for entry in batch { collector.add { try? JSON.decode(User.self, from: entry.record.value) } }
+            let batch = try await users.list(after: after, limit: 500)
+            for user in batch { collector.add { user } }
             guard batch.count == 500, let last = batch.last else { break }
-            after = last.key
+            after = last.userId
         }
         return (collector.items, collector.total)
     }

@@ -132,9 +132,7 @@ public struct MigrationSources: Sendable {
 
     /// Every source, in creation order (the order re-mint tries them in).
     public func all() async throws -> [MigrationSource] {
-        try await store.list(prefix: MigrationSource.prefix(tenant.id)).compactMap {
-            try? JSON.decode(MigrationSource.self, from: $0.record.value)
-        }.sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
+        try await store.listValues(MigrationSource.self, prefix: MigrationSource.prefix(tenant.id)).sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
     }
 
     public func get(_ id: String) async throws -> (MigrationSource, Int64)? {

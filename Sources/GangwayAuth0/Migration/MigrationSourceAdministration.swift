@@ -68,10 +68,7 @@ extension ManagementCall {
 
     /// 400 unless `name` is one of the tenant's connections.
     func requireConnection(_ name: String) async throws {
-        let names = try await store.list(prefix: StoreKeys.connections(tenant.id)).compactMap {
-            try? JSON.decode(Connection.self, from: $0.record.value).name
-        }
-        guard names.contains(name) else {
+        guard try await store.listValues(Connection.self, prefix: StoreKeys.connections(tenant.id)).contains(where: { $0.name == name }) else {
             throw Payload.error("Payload validation error: 'No connection named \"\(name)\"' on property connection.")
         }
     }
@@ -113,8 +110,9 @@ extension ManagementCall {
     /// domain or client id requires the secret again, so a stored secret can never be redirected to a new host.
     public func updateMigrationSource(_ id: String?, _ input: MigrationSourceInput, box: @autoclosure () throws -> SecretBox) async throws -> MigrationSource {
         if let connection = input.connection { try await requireConnection(connection) }
-        for _ in 0..<10 {
-            var (source, version) = try await migrationSource(id)
+        guard let id, !id.isEmpty else { throw Self.noSuchMigrationSource }
+        return try await store.update(MigrationSource.self, at: MigrationSource.key(tenant.id, id)) { record in
+            guard var source = record else { throw Self.noSuchMigrationSource }
             var c = source.credentials
             let newSecret = input.clientSecret.flatMap { $0 == c.clientSecretHint || MigrationSource.looksMasked($0) ? nil : $0 }
             let moved = (input.domain.map { $0 != c.domain } ?? false) || (input.clientId.map { $0 != c.clientId } ?? false)
@@ -137,11 +135,9 @@ extension ManagementCall {
             }
             source.credentials = c
             source.updatedAt = .now
-            if try await store.compareAndSwapJSON(MigrationSource.key(tenant.id, source.id), expectedVersion: version, source) != nil {
-                return source
-            }
+            record = source
+            return source
         }
-        throw HTTPError(409, "conflict", "The migration source kept changing; try again.")
     }
 
     public func deleteMigrationSource(_ id: String?) async throws -> MigrationSource {

@@ -22,9 +22,9 @@ extension RefreshTokens {
 /// upstream or not — is refused without an upstream call. A claim whose every source failed is released (an
 /// upstream outage does not burn the token); a crashed attempt's claim expires.
 ///
-/// Upstream failures never escape: each source gets the remaining share of one total time budget
-/// (`Tenant.Settings.upstreamTimeoutMs`) and one retry on a network error or 5xx, never on a 4xx; whatever goes
-/// wrong (refused, timeout, 4xx, 5xx, malformed JSON, /userinfo failure) moves on to the next source.
+/// Upstream failures never escape: each source gets what is left of one total time budget
+/// (`Tenant.Settings.upstreamTimeoutMs`) under `UpstreamAuth0`'s retry policy; whatever goes wrong (refused,
+/// timeout, 4xx, 5xx, malformed JSON, /userinfo failure) moves on to the next source.
 public struct RefreshRemint: Sendable {
     public let store: any KeyValueStore
     public let tenant: Tenant
@@ -82,13 +82,11 @@ public struct RefreshRemint: Sendable {
             )
         }
         do {
-            let clock = ContinuousClock()
-            let deadline = clock.now + budget
-            let http = UpstreamClient(connectTimeout: min(.seconds(2), budget), totalTimeout: budget, maxResponseBytes: 256 * 1024)
+            let shared = UpstreamBudget(budget)
             var failures: [JSONValue] = []
             for source in sources {
-                let profile: [String: JSONValue]
-                switch exchange(token, at: source, deadline: deadline, clock: clock, http: http, ip: ip) {
+                let profile: UpstreamProfile
+                switch exchange(token, at: source, budget: shared, ip: ip) {
                 case .failure(let cause):
                     failures.append(["source": .string(source.id), "cause": .string(cause.text)])
                     continue
@@ -121,10 +119,7 @@ public struct RefreshRemint: Sendable {
     struct Cause: Error { var text: String }
 
     /// Redeems the token at one source and fetches the profile; every failure is a cause, never a throw.
-    func exchange(
-        _ token: String, at source: MigrationSource, deadline: ContinuousClock.Instant, clock: ContinuousClock,
-        http: UpstreamClient, ip: String?
-    ) -> Result<[String: JSONValue], Cause> {
+    func exchange(_ token: String, at source: MigrationSource, budget: UpstreamBudget, ip: String?) -> Result<UpstreamProfile, Cause> {
         let secret: String
         do {
             secret = try SecretBox(configuration: configuration).open(
@@ -133,69 +128,16 @@ public struct RefreshRemint: Sendable {
         } catch {
             return .failure(Cause(text: "the source's client secret cannot be opened (GANGWAY_SECRET_KEY missing or changed)"))
         }
-        var fields = [
-            ("grant_type", "refresh_token"), ("refresh_token", token), ("client_id", source.credentials.clientId),
-            ("client_secret", secret),
-        ]
-        if let scope = source.credentials.scope { fields.append(("scope", scope)) }
-        if let audience = source.credentials.audience { fields.append(("audience", audience)) }
-        let headers = ip.map { [("auth0-forwarded-for", $0)] } ?? []
-        let base = source.baseURL
-
-        let tokenResponse = call("token endpoint", deadline: deadline, clock: clock) { remaining throws(UpstreamError) in
-            try http.postForm(url: base + "/oauth/token", fields: fields, headers: headers, totalTimeout: .some(remaining))
+        let upstream = UpstreamAuth0(.tenant(source.baseURL), budget: budget)
+        do throws(UpstreamAuth0.Failure) {
+            let accessToken = try upstream.refreshGrant(
+                token, clientId: source.credentials.clientId, secret: secret, scope: source.credentials.scope,
+                audience: source.credentials.audience, forwardedFor: ip
+            )
+            return .success(try upstream.userinfo(accessToken: accessToken))
+        } catch {
+            return .failure(Cause(text: error.description))
         }
-        guard case .success(let answer) = tokenResponse else { return tokenResponse.map { _ in [:] } }
-        guard answer.status == 200 else { return .failure(Cause(text: "token endpoint answered " + Self.describe(answer))) }
-        guard let body = Self.object(answer), let accessToken = body["access_token"]?.stringValue, !accessToken.isEmpty else {
-            return .failure(Cause(text: "token endpoint answered 200 without a JSON access_token"))
-        }
-
-        let userinfo = call("userinfo", deadline: deadline, clock: clock) { remaining throws(UpstreamError) in
-            try http.get(url: base + "/userinfo", headers: [("Authorization", "Bearer " + accessToken)], totalTimeout: .some(remaining))
-        }
-        guard case .success(let info) = userinfo else { return userinfo.map { _ in [:] } }
-        guard info.status == 200 else { return .failure(Cause(text: "userinfo answered " + Self.describe(info))) }
-        guard let profile = Self.object(info), let sub = profile["sub"]?.stringValue, Self.isValidSubject(sub) else {
-            return .failure(Cause(text: "userinfo answered 200 without a usable JSON sub"))
-        }
-        return .success(profile)
-    }
-
-    /// One upstream request within what is left of the budget; retried once on a network error or 5xx.
-    func call(
-        _ what: String, deadline: ContinuousClock.Instant, clock: ContinuousClock,
-        _ send: (Duration) throws(UpstreamError) -> UpstreamResponse
-    ) -> Result<UpstreamResponse, Cause> {
-        var last = Cause(text: "\(what): time budget exhausted")
-        for attempt in 0..<2 {
-            let remaining = deadline - clock.now
-            guard remaining > .milliseconds(1) else {
-                return .failure(attempt == 0 ? Cause(text: "\(what): time budget exhausted") : Cause(text: last.text + " (no time left to retry)"))
-            }
-            do {
-                let response = try send(remaining)
-                guard response.status >= 500 else { return .success(response) }
-                last = Cause(text: "\(what) answered " + Self.describe(response))
-            } catch {
-                last = Cause(text: "\(what): " + (error.code == .timeout ? "timed out" : "network error (\(error.code)): \(error.message)"))
-            }
-        }
-        return .failure(Cause(text: last.text + " (after one retry)"))
-    }
-
-    static func object(_ response: UpstreamResponse) -> [String: JSONValue]? {
-        (try? JSON.decode(JSONValue.self, from: Data(response.body)))?.objectValue
-    }
-
-    /// `403 invalid_grant`: the status and the upstream's error code (ASCII letters, digits, `_`, `-`), never its body.
-    static func describe(_ response: UpstreamResponse) -> String {
-        let code = object(response)?["error"]?.stringValue.map { String($0.filter { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") }.prefix(64)) }
-        return "\(response.status)" + (code.map { $0.isEmpty ? "" : " " + $0 } ?? "")
-    }
-
-    static func isValidSubject(_ sub: String) -> Bool {
-        !sub.isEmpty && sub.utf8.count <= 255 && !sub.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F || $0 == "/" }
     }
 
     // MARK: - The local user
@@ -203,9 +145,10 @@ public struct RefreshRemint: Sendable {
     enum UserUnavailable: Error { case because(String) }
 
     /// The local user for an upstream profile: through the subject index, else by id (the upstream `sub` kept as
-    /// the local user_id — `auth0|abc` stays `auth0|abc`, as the password fallback keeps it too), else created.
-    func resolveUser(_ profile: [String: JSONValue], _ source: MigrationSource) async throws -> (User, Bool) {
-        let sub = profile["sub"]?.stringValue ?? ""
+    /// the local user_id — `auth0|abc` stays `auth0|abc`, as the password fallback keeps it too; see
+    /// `UpstreamProfile.newUser`), else created.
+    func resolveUser(_ profile: UpstreamProfile, _ source: MigrationSource) async throws -> (User, Bool) {
+        let sub = profile.sub
         let index = subjectKey(source.provider, sub)
         let users = UserDirectory(store: store, tenant: tenant)
         // Blocked users are refused; a user tied to another upstream identity too. An untied one is tied to this
@@ -218,44 +161,25 @@ public struct RefreshRemint: Sendable {
             }
             return try await users.modify(user.userId) { if $0.upstreamSub == nil { $0.upstreamSub = sub } } ?? user
         }
-        if let (mapped, _) = try await store.getJSON(String.self, index), let (user, _) = try await users.get(mapped) {
-            return (try await usable(user), false)
-        }
-        let localId = sub.contains("|") ? sub : "auth0|" + sub
         for attempt in 0..<5 {
-            if let (user, _) = try await users.get(localId) {
+            // A racing re-mint of the same identity (a bare `sub` gets a fresh id) is found through the index.
+            if let (mapped, _) = try await store.getJSON(String.self, index), let (user, _) = try await users.get(mapped) {
+                return (try await usable(user), false)
+            }
+            if let localId = profile.keptUserId, let (user, _) = try await users.get(localId) {
                 _ = try await store.insertJSONIfAbsent(index, user.userId)
                 return (try await usable(user), false)
             }
             do {
-                let user = Self.newUser(localId, profile, connection: source.connection)
+                let user = profile.newUser(connection: source.connection)
                 try await users.create(user)
                 if try await !store.insertJSONIfAbsent(index, user.userId) { try await store.putJSON(index, user.userId) }
                 return (user, true)
-            } catch UserDirectory.CreateError.loginTaken {
+            } catch UserDirectory.Failure.loginTaken, UserDirectory.Failure.userIdTaken {
                 // Someone (the password fallback, a concurrent re-mint) may be creating this very user: re-read.
                 if attempt < 4 { try await Task.sleep(for: .milliseconds(40)) }
             }
         }
         throw UserUnavailable.because("the upstream user's email or username belongs to another local user")
-    }
-
-    static func newUser(_ userId: String, _ profile: [String: JSONValue], connection: String) -> User {
-        func text(_ key: String) -> String? { profile[key]?.stringValue.flatMap { $0.isEmpty ? nil : $0 } }
-        var user = User(connection: connection, email: text("email"), username: nil)
-        user.userId = userId
-        let parts = userId.split(separator: "|", maxSplits: 1).map(String.init)
-        let provider = parts.count == 2 ? parts[0] : "auth0"
-        user.identities = [
-            User.Identity(connection: connection, userId: parts.last ?? userId, provider: provider, isSocial: provider != "auth0")
-        ]
-        user.upstreamSub = profile["sub"]?.stringValue
-        user.emailVerified = profile["email_verified"]?.boolValue ?? false
-        if let v = text("name") { user.name = v }
-        if let v = text("nickname") { user.nickname = v }
-        user.picture = text("picture")
-        user.givenName = text("given_name")
-        user.familyName = text("family_name")
-        return user
     }
 }

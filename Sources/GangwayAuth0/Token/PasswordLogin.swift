@@ -141,25 +141,25 @@ public struct PasswordLogin: Sendable {
 
         // Known locally without a hash: attach it (if nobody set one meanwhile).
         if let local {
-            guard identity.matches(local) else { throw mismatch(local) }
+            guard identity.profile.matches(local) else { throw mismatch(local) }
             guard let outcome = try await attach(hash, to: local.userId, identity: identity, password: password, users: users) else {
                 throw mismatch(local)
             }
             return outcome
         }
-        var fresh = identity.newUser(connection: connection.name, login: username, passwordHash: hash)
+        var fresh = identity.profile.newUser(connection: connection.name, login: username, passwordHash: hash)
         fresh.lastLogin = .now
         fresh.loginsCount = 1
         do {
             try await users.create(fresh)
             return Outcome(user: fresh, migrated: identity, created: true)
-        } catch UserDirectory.CreateError.loginTaken(_) {
+        } catch UserDirectory.Failure.loginTaken, UserDirectory.Failure.userIdTaken {
             // Lost a race (or the user exists under the upstream id / another login): re-read the winner.
             for _ in 0..<40 {
                 var winner = try await users.find(connection: connection.name, login: username)?.0
                 if winner == nil { winner = try await users.get(fresh.userId)?.0 }
                 if let winner {
-                    guard identity.matches(winner), winner.connection == connection.name else { throw mismatch(winner) }
+                    guard identity.profile.matches(winner), winner.connection == connection.name else { throw mismatch(winner) }
                     if let outcome = try await attach(hash, to: winner.userId, identity: identity, password: password, users: users) {
                         return outcome
                     }

@@ -61,6 +61,11 @@ public final class UpstreamClient {
     private let handle: UnsafeMutableRawPointer
     private let errorBuffer: UnsafeMutablePointer<CChar>
 
+    /// How many times the last `send` wrote its request, libcurl's own resend included: when a reused keep-alive
+    /// connection turns out dead before any answer, libcurl sends the request again on a new connection by itself.
+    /// A caller that retries counts these, so a "retry once" never becomes a third request.
+    public private(set) var requestsSent = 0
+
     /// `curl_global_init` once per process; a `static let` is initialized exactly once, thread-safely.
     private static let globalInit: CURLcode = gangway_curl_global_init(Int(CURL_GLOBAL_DEFAULT))
 
@@ -89,11 +94,14 @@ public final class UpstreamClient {
     /// Sends one request and waits for the whole response.
     /// - Parameter totalTimeout: overrides the client's total timeout for this call: leave it out to use the
     ///   client's, pass `.some(nil)` for no timeout, or `.some(.seconds(n))`.
-    public func send(_ request: UpstreamRequest, totalTimeout: Duration?? = .none) throws(UpstreamError) -> UpstreamResponse {
+    /// - Parameter freshConnection: open a new connection instead of reusing a kept-alive one, so libcurl has no
+    ///   dead connection to resend from (a retry's one request stays one request).
+    public func send(_ request: UpstreamRequest, totalTimeout: Duration?? = .none, freshConnection: Bool = false) throws(UpstreamError) -> UpstreamResponse {
         let budget: Duration? = totalTimeout ?? self.totalTimeout
         let h = handle
         gangway_curl_easy_reset(h)  // keeps the connection cache, DNS cache and TLS sessions
         errorBuffer[0] = 0
+        requestsSent = 0
 
         var headerList: UnsafeMutablePointer<curl_slist>? = nil
         defer {
@@ -123,6 +131,7 @@ public final class UpstreamClient {
         try set(CURLOPT_TIMEOUT_MS, budget.map(Self.milliseconds) ?? 0)
         try set(CURLOPT_TCP_NODELAY, 1)
         try set(CURLOPT_MAXFILESIZE_LARGE, maxResponseBytes)  // early abort when Content-Length says too big
+        if freshConnection { try set(CURLOPT_FRESH_CONNECT, 1) }
         _ = gangway_curl_setopt_ptr(h, CURLOPT_ERRORBUFFER, errorBuffer)
 
         // Method and body.
@@ -177,14 +186,20 @@ public final class UpstreamClient {
         _ = gangway_curl_setopt_ptr(h, CURLOPT_HTTPHEADER, headerList)
 
         // Callbacks, with an unretained pointer to a box that outlives curl_easy_perform.
-        let box = ResponseBox(maxBytes: maxResponseBytes)
+        let box = ResponseBox(maxBytes: maxResponseBytes, method: method)
         let userdata = Unmanaged.passUnretained(box).toOpaque()
         _ = gangway_curl_setopt_write(h, CURLOPT_WRITEFUNCTION, upstreamWriteCallback)
         _ = gangway_curl_setopt_ptr(h, CURLOPT_WRITEDATA, userdata)
         _ = gangway_curl_setopt_write(h, CURLOPT_HEADERFUNCTION, upstreamHeaderCallback)
         _ = gangway_curl_setopt_ptr(h, CURLOPT_HEADERDATA, userdata)
+        // The debug callback is the one place libcurl reports each request head it writes (resends included);
+        // with a callback set, VERBOSE prints nothing.
+        _ = gangway_curl_setopt_debug(h, CURLOPT_DEBUGFUNCTION, upstreamDebugCallback)
+        _ = gangway_curl_setopt_ptr(h, CURLOPT_DEBUGDATA, userdata)
+        try set(CURLOPT_VERBOSE, 1)
 
         let rc = withExtendedLifetime(box) { gangway_curl_easy_perform(h) }
+        requestsSent = box.requestsSent
         if box.tooLarge || rc == CURLE_FILESIZE_EXCEEDED {
             throw UpstreamError(code: .tooLarge, message: "response body exceeds \(maxResponseBytes) bytes")
         }
@@ -197,15 +212,22 @@ public final class UpstreamClient {
     }
 
     /// GET with optional headers.
-    public func get(url: String, headers: [(String, String)] = [], totalTimeout: Duration?? = .none) throws(UpstreamError) -> UpstreamResponse {
-        try send(UpstreamRequest(method: "GET", url: url, headers: headers), totalTimeout: totalTimeout)
+    public func get(
+        url: String, headers: [(String, String)] = [], totalTimeout: Duration?? = .none, freshConnection: Bool = false
+    ) throws(UpstreamError) -> UpstreamResponse {
+        try send(UpstreamRequest(method: "GET", url: url, headers: headers), totalTimeout: totalTimeout, freshConnection: freshConnection)
     }
 
     /// POST `application/x-www-form-urlencoded` (values percent-encoded per `FormURLEncoding`).
-    public func postForm(url: String, fields: [(String, String)], headers: [(String, String)] = [], totalTimeout: Duration?? = .none) throws(UpstreamError) -> UpstreamResponse {
+    public func postForm(
+        url: String, fields: [(String, String)], headers: [(String, String)] = [], totalTimeout: Duration?? = .none,
+        freshConnection: Bool = false
+    ) throws(UpstreamError) -> UpstreamResponse {
         let body = Array(FormURLEncoding.encode(fields).utf8)
         let hs = [("Content-Type", "application/x-www-form-urlencoded")] + headers.filter { $0.0.lowercased() != "content-type" }
-        return try send(UpstreamRequest(method: "POST", url: url, headers: hs, body: body), totalTimeout: totalTimeout)
+        return try send(
+            UpstreamRequest(method: "POST", url: url, headers: hs, body: body), totalTimeout: totalTimeout, freshConnection: freshConnection
+        )
     }
 
     /// POST `application/json` with an already-encoded body.
@@ -262,11 +284,21 @@ public final class UpstreamClient {
 /// Per-request accumulator shared with the C callbacks (only touched on the thread running curl_easy_perform).
 private final class ResponseBox {
     let maxBytes: Int
+    /// `GET ` / `POST `…: how a request head written by libcurl starts (a proxy's `CONNECT ` is not a request of ours).
+    let requestLinePrefix: [UInt8]
     var body: [UInt8] = []
     var headers: [String: String] = [:]
     var tooLarge = false
+    var requestsSent = 0
 
-    init(maxBytes: Int) { self.maxBytes = maxBytes }
+    init(maxBytes: Int, method: String) {
+        self.maxBytes = maxBytes
+        self.requestLinePrefix = Array((method + " ").utf8)
+    }
+
+    func noteHeaderOut(_ bytes: UnsafeBufferPointer<UInt8>) {
+        if bytes.starts(with: requestLinePrefix) { requestsSent += 1 }
+    }
 
     func appendHeaderLine(_ line: UnsafeBufferPointer<UInt8>) {
         var bytes = line[...]
@@ -323,4 +355,13 @@ private let upstreamHeaderCallback: @convention(c) (UnsafeMutablePointer<CChar>?
         box.appendHeaderLine(UnsafeBufferPointer(start: p, count: n))
     }
     return n
+}
+
+private let upstreamDebugCallback: @convention(c) (UnsafeMutableRawPointer?, curl_infotype, UnsafeMutablePointer<CChar>?, Int, UnsafeMutableRawPointer?) -> Int32 = { _, type, ptr, size, userdata in
+    guard type == CURLINFO_HEADER_OUT, let userdata, let ptr else { return 0 }
+    let box = Unmanaged<ResponseBox>.fromOpaque(userdata).takeUnretainedValue()
+    ptr.withMemoryRebound(to: UInt8.self, capacity: size) { p in
+        box.noteHeaderOut(UnsafeBufferPointer(start: p, count: size))
+    }
+    return 0
 }

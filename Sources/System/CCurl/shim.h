@@ -90,4 +90,5 @@ static inline void gangway_curl_slist_free_all(struct curl_slist *list) {
 static inline CURLcode gangway_curl_setopt_long(CURL *h, CURLoption o, long v) { return gangway_curl.easy_setopt(h, o, v); }
 static inline CURLcode gangway_curl_setopt_ptr(CURL *h, CURLoption o, const void *v) { return gangway_curl.easy_setopt(h, o, v); }
 static inline CURLcode gangway_curl_setopt_write(CURL *h, CURLoption o, size_t (*f)(char *, size_t, size_t, void *)) { return gangway_curl.easy_setopt(h, o, f); }
+static inline CURLcode gangway_curl_setopt_debug(CURL *h, CURLoption o, int (*f)(CURL *, curl_infotype, char *, size_t, void *)) { return gangway_curl.easy_setopt(h, o, f); }
 static inline CURLcode gangway_curl_getinfo_long(CURL *h, CURLINFO i, long *v) { return gangway_curl.easy_getinfo(h, i, v); }
