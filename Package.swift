@@ -92,14 +92,19 @@ let package = Package(
             name: "GangwayFunctionTests", dependencies: ["GangwayAuth0"] + functions.map { .target(name: $0) },
             path: "Tests/GangwayFunctionTests"
         ),
-    ] + functions.map {
-        .executableTarget(
-            name: $0, dependencies: ["GangwayAuth0"], path: "functions/\($0)",
-            // Functions ship with the Swift runtime linked in statically: a cold start is our product's latency
-            // and skips loading a dozen shared objects. (Set per target, not with --static-swift-stdlib: the
-            // `gangway` gateway stays dynamic so NIO can take over Swift's global executor; see Gateway.swift.)
-            // --static-swift-stdlib also links FoundationEssentials' own static dependencies; named here for that.
-            linkerSettings: [.unsafeFlags(["-static-stdlib", "-Xlinker", "-l_FoundationCollections", "-Xlinker", "-l_FoundationCShims"], .when(platforms: [.linux], configuration: .release))]
-        )
-    }
+    ]
+        + functions.map {
+            .executableTarget(
+                name: $0, dependencies: ["GangwayAuth0"], path: "functions/\($0)",
+                // Functions ship with the Swift runtime linked in statically: a cold start is our product's latency
+                // and skips loading a dozen shared objects. (Set per target, not with --static-swift-stdlib: the
+                // `gangway` gateway stays dynamic so NIO can take over Swift's global executor; see Gateway.swift.)
+                // --static-swift-stdlib also links FoundationEssentials' own static dependencies; named here for that.
+                linkerSettings: [
+                    .unsafeFlags(
+                        ["-static-stdlib", "-Xlinker", "-l_FoundationCollections", "-Xlinker", "-l_FoundationCShims"],
+                        .when(platforms: [.linux], configuration: .release))
+                ]
+            )
+        }
 )

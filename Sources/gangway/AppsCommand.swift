@@ -9,7 +9,8 @@ struct AppsCommand: AsyncParsableCommand {
     )
 
     struct Create: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Create an application; prints client_id and (once) client_secret as JSON.")
+        static let configuration = CommandConfiguration(
+            abstract: "Create an application; prints client_id and (once) client_secret as JSON.")
         @OptionGroup var store: StoreOptions
         @OptionGroup var tenant: TenantOptions
         @Option(help: "The application's name.") var name: String
@@ -19,8 +20,10 @@ struct AppsCommand: AsyncParsableCommand {
         func run() async throws {
             let store = try store.open()
             let tenant = try await tenant.resolve(in: store)
-            let grants = grantTypes.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }.map { GrantType($0) }
-            let (app, secret) = Application.create(name: name, kind: `public` ? .native : .regularWeb, grantTypes: grants, confidential: !`public`)
+            let grants = grantTypes.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }.map
+            { GrantType($0) }
+            let (app, secret) = Application.create(
+                name: name, kind: `public` ? .native : .regularWeb, grantTypes: grants, confidential: !`public`)
             try await store.putJSON(StoreKeys.application(tenant.id, app.clientId), app)
             var out = ["client_id": app.clientId]
             out["client_secret"] = secret

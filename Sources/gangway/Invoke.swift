@@ -3,7 +3,8 @@ import Foundation
 import GangwayAuth0
 
 struct Invoke: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run one function once with an event (stdin by default) and print its response.")
+    static let configuration = CommandConfiguration(
+        abstract: "Run one function once with an event (stdin by default) and print its response.")
 
     @Argument(help: "The function, as named in infra/routes.json.") var function: String
     @Option(help: "A file holding the API Gateway v2 event.") var event: String?

@@ -10,7 +10,8 @@ struct JWTCommand: AsyncParsableCommand {
     )
 
     struct Sign: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Sign claims (JSON) with the current key; iss, iat and exp are filled in when missing.")
+        static let configuration = CommandConfiguration(
+            abstract: "Sign claims (JSON) with the current key; iss, iat and exp are filled in when missing.")
         @OptionGroup var store: StoreOptions
         @OptionGroup var tenant: TenantOptions
         @Option(help: "Claims as a JSON object.") var claims = "{}"
@@ -32,7 +33,8 @@ struct JWTCommand: AsyncParsableCommand {
     }
 
     struct Verify: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Verify a token against the tenant's published keys; prints its claims or the rule it broke (exit 1).")
+        static let configuration = CommandConfiguration(
+            abstract: "Verify a token against the tenant's published keys; prints its claims or the rule it broke (exit 1).")
         @OptionGroup var store: StoreOptions
         @OptionGroup var tenant: TenantOptions
         @Argument var token: String

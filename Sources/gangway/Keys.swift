@@ -20,7 +20,8 @@ struct Keys: AsyncParsableCommand {
     }
 
     struct Rotate: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Make a new signing key current; the old one stays in the JWKS until retired.")
+        static let configuration = CommandConfiguration(
+            abstract: "Make a new signing key current; the old one stays in the JWKS until retired.")
         @OptionGroup var store: StoreOptions
         @OptionGroup var tenant: TenantOptions
         func run() async throws {
@@ -32,7 +33,8 @@ struct Keys: AsyncParsableCommand {
     }
 
     struct Retire: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Remove previous keys from the JWKS (all, or --kid); tokens they signed stop verifying.")
+        static let configuration = CommandConfiguration(
+            abstract: "Remove previous keys from the JWKS (all, or --kid); tokens they signed stop verifying.")
         @OptionGroup var store: StoreOptions
         @OptionGroup var tenant: TenantOptions
         @Option var kid: String?

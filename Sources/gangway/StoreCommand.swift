@@ -3,9 +3,9 @@ import FoundationEssentials
 import GangwayAuth0
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// `gangway store ...`: inspect and modify a key-value store from the shell (and race it from tests).
@@ -110,7 +110,8 @@ struct StoreCommand: AsyncParsableCommand {
     }
 
     struct Purge: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Delete expired records for good; prints how many (run it from cron or a schedule).")
+        static let configuration = CommandConfiguration(
+            abstract: "Delete expired records for good; prints how many (run it from cron or a schedule).")
         @OptionGroup var options: Options
 
         func run() async throws {

@@ -1,15 +1,19 @@
 import Foundation
 import Testing
-@testable import GangwayPlatform
+
 @testable import GangwayAuth0
+@testable import GangwayPlatform
 
 @Suite("Contract pieces")
 struct ContractTests {
-    static let table = try! JSONDecoder().decode(RouteTable.self, from: Data("""
-        {"functions": {"users": {"timeoutSeconds": 5, "memoryMB": 128}},
-         "routes": [{"method": "GET", "path": "/api/v2/users/{id}", "function": "users"},
-                    {"method": "DELETE", "path": "/api/v2/users/{id}/identities/{provider}/{user_id}", "function": "users"}]}
-        """.utf8))
+    static let table = try! JSONDecoder().decode(
+        RouteTable.self,
+        from: Data(
+            """
+            {"functions": {"users": {"timeoutSeconds": 5, "memoryMB": 128}},
+             "routes": [{"method": "GET", "path": "/api/v2/users/{id}", "function": "users"},
+                        {"method": "DELETE", "path": "/api/v2/users/{id}/identities/{provider}/{user_id}", "function": "users"}]}
+            """.utf8))
 
     @Test("route parameters are matched per segment and percent-decoded")
     func routeParameters() {
@@ -39,7 +43,8 @@ struct ContractTests {
         let event = GatewayEvent(
             routeKey: "POST /oauth/token", rawPath: "/oauth/token", rawQueryString: "", headers: headers,
             queryStringParameters: nil, pathParameters: nil,
-            requestContext: .init(domainName: "h", requestId: "r", http: .init(method: "POST", path: "/oauth/token", sourceIp: "1.2.3.4", userAgent: nil)),
+            requestContext: .init(
+                domainName: "h", requestId: "r", http: .init(method: "POST", path: "/oauth/token", sourceIp: "1.2.3.4", userAgent: nil)),
             body: body, isBase64Encoded: base64
         )
         return FunctionRequest(event: event, maxBodyBytes: limit)
@@ -49,16 +54,21 @@ struct ContractTests {
     func parameters() throws {
         let json = try Self.request(body: #"{"grant_type":"password","realm":null,"n":1}"#, contentType: "application/json").parameters()
         #expect(json["grant_type"] == "password" && json["realm"] == .null && json["n"] == 1)
-        let form = try Self.request(body: "grant_type=password&username=a%40b.c&scope=openid+profile", contentType: "application/x-www-form-urlencoded").parameters()
+        let form = try Self.request(
+            body: "grant_type=password&username=a%40b.c&scope=openid+profile", contentType: "application/x-www-form-urlencoded"
+        ).parameters()
         #expect(form["username"] == "a@b.c" && form["scope"] == "openid profile")
-        let b64 = try Self.request(body: Data(#"{"a":"b"}"#.utf8).base64EncodedString(), contentType: "application/json", base64: true).parameters()
+        let b64 = try Self.request(body: Data(#"{"a":"b"}"#.utf8).base64EncodedString(), contentType: "application/json", base64: true)
+            .parameters()
         #expect(b64["a"] == "b")
     }
 
-    @Test("bad bodies get 400, unknown types 415, big ones 413", arguments: [
-        (#"{"a":"#, "application/json", 400), ("[1]", "application/json", 400), ("a=%zz", "application/x-www-form-urlencoded", 400),
-        ("<xml/>", "text/xml", 415), (String(repeating: "a", count: 2000), "application/json", 413),
-    ])
+    @Test(
+        "bad bodies get 400, unknown types 415, big ones 413",
+        arguments: [
+            (#"{"a":"#, "application/json", 400), ("[1]", "application/json", 400), ("a=%zz", "application/x-www-form-urlencoded", 400),
+            ("<xml/>", "text/xml", 415), (String(repeating: "a", count: 2000), "application/json", 413),
+        ])
     func badBodies(body: String, type: String, status: Int) {
         #expect(throws: HTTPError.self) { try Self.request(body: body, contentType: type).parameters() }
         do { _ = try Self.request(body: body, contentType: type).parameters() } catch { #expect(error.status == status) }
@@ -68,10 +78,12 @@ struct ContractTests {
     func jsonValueTypes() throws {
         let text = #"{"s":"1","t":"true","b":true,"i":3,"d":1.5,"n":null,"a":[1,"y",[]],"o":{"k":false,"e":{}}}"#
         let value = try JSON.decode(JSONValue.self, from: Data(text.utf8))
-        #expect(value == .object([
-            "s": .string("1"), "t": .string("true"), "b": .bool(true), "i": .int(3), "d": .double(1.5), "n": .null,
-            "a": .array([.int(1), .string("y"), .array([])]), "o": .object(["k": .bool(false), "e": .object([:])]),
-        ]))
+        #expect(
+            value
+                == .object([
+                    "s": .string("1"), "t": .string("true"), "b": .bool(true), "i": .int(3), "d": .double(1.5), "n": .null,
+                    "a": .array([.int(1), .string("y"), .array([])]), "o": .object(["k": .bool(false), "e": .object([:])]),
+                ]))
     }
 
     @Test("error shapes: Authentication API and Management API")
@@ -80,9 +92,14 @@ struct ContractTests {
         let a = try JSONDecoder().decode(JSONValue.self, from: Data(oauth.body.utf8))
         #expect(oauth.statusCode == 403 && a == ["error": "invalid_grant", "error_description": "Wrong email or password."])
         #expect(oauth.headers["cache-control"] == "no-store")
-        let mgmt = ErrorShape.management.response(for: HTTPError(403, "insufficient_scope", "Insufficient scope, expected any of: read:users"))
+        let mgmt = ErrorShape.management.response(
+            for: HTTPError(403, "insufficient_scope", "Insufficient scope, expected any of: read:users"))
         let m = try JSONDecoder().decode(JSONValue.self, from: Data(mgmt.body.utf8))
-        #expect(m == ["statusCode": 403, "error": "Forbidden", "message": "Insufficient scope, expected any of: read:users", "errorCode": "insufficient_scope"])
+        #expect(
+            m == [
+                "statusCode": 403, "error": "Forbidden", "message": "Insufficient scope, expected any of: read:users",
+                "errorCode": "insufficient_scope",
+            ])
     }
 
     @Test("the log handler redacts credential-named metadata")

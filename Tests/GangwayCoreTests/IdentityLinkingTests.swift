@@ -2,8 +2,8 @@ import Foundation
 import Synchronization
 import Testing
 
-@testable import GangwayPlatform
 @testable import GangwayAuth0
+@testable import GangwayPlatform
 
 /// Account linking's atomicity: a failure half-way leaves both users as they were; racing links of one secondary
 /// to different primaries: exactly one wins.
@@ -24,7 +24,9 @@ struct IdentityLinkingTests {
             if failing.withLock({ $0 == key }) { throw StoreError(.unavailable, "injected failure") }
             return try await inner.compareAndSwap(key, expectedVersion: expectedVersion, value, ttl: ttl)
         }
-        func delete(_ key: String, expectedVersion: Int64?) async throws -> Bool { try await inner.delete(key, expectedVersion: expectedVersion) }
+        func delete(_ key: String, expectedVersion: Int64?) async throws -> Bool {
+            try await inner.delete(key, expectedVersion: expectedVersion)
+        }
         func list(prefix: String, after: String?, limit: Int) async throws -> [StoreEntry] {
             try await inner.list(prefix: prefix, after: after, limit: limit)
         }
@@ -39,7 +41,8 @@ struct IdentityLinkingTests {
             settings: .init(), createdAt: .now
         )
         let token = AccessToken(claims: ["sub": "m2m@clients", "azp": "m2m", "scope": "update:users"])
-        let call = ManagementCall(tenant: tenant, token: token, store: store, log: TenantLog(store: store, tenant: tenant, logger: Log.logger("test")))
+        let call = ManagementCall(
+            tenant: tenant, token: token, store: store, log: TenantLog(store: store, tenant: tenant, logger: Log.logger("test")))
         var users: [User] = []
         for i in 0..<3 {
             let user = User(connection: "db", email: "u\(i)@link.test")

@@ -1,7 +1,8 @@
 import Foundation
 import Testing
-@testable import GangwayPlatform
+
 @testable import GangwayAuth0
+@testable import GangwayPlatform
 
 // Shared keys: generation is slow, so each is made once per test process.
 private let serverKey = try! RSAKey.generate(bits: 2048)
@@ -31,13 +32,17 @@ private func forge(header: [String: JSONValue], claims: [String: JSONValue], sig
     return input + "." + sig
 }
 
-private func verify(_ token: String, issuer iss: String? = issuer, audience aud: String? = audience,
-                    keys: (String) -> RSAKey? = lookup) throws(JWTError) -> [String: JSONValue] {
+private func verify(
+    _ token: String, issuer iss: String? = issuer, audience aud: String? = audience,
+    keys: (String) -> RSAKey? = lookup
+) throws(JWTError) -> [String: JSONValue] {
     try JWT.verify(token, keys: keys, issuer: iss, audience: aud, now: now)
 }
 
-private func expectRejected(_ token: String, _ code: JWTError.Code, issuer iss: String? = issuer,
-                            audience aud: String? = audience, sourceLocation: SourceLocation = #_sourceLocation) {
+private func expectRejected(
+    _ token: String, _ code: JWTError.Code, issuer iss: String? = issuer,
+    audience aud: String? = audience, sourceLocation: SourceLocation = #_sourceLocation
+) {
     do {
         _ = try verify(token, issuer: iss, audience: aud)
         Issue.record("token was accepted; expected \(code)", sourceLocation: sourceLocation)
@@ -47,8 +52,10 @@ private func expectRejected(_ token: String, _ code: JWTError.Code, issuer iss: 
     }
 }
 
-private func expectAccepted(_ token: String, issuer iss: String? = issuer, audience aud: String? = audience,
-                            sourceLocation: SourceLocation = #_sourceLocation) {
+private func expectAccepted(
+    _ token: String, issuer iss: String? = issuer, audience aud: String? = audience,
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
     do { _ = try verify(token, issuer: iss, audience: aud) } catch {
         Issue.record("token was rejected: \(error)", sourceLocation: sourceLocation)
     }
@@ -112,11 +119,14 @@ private func expectAccepted(_ token: String, issuer iss: String? = issuer, audie
         _ = try JWT.verify(token, keys: { $0 == kid ? publicKey : nil }, issuer: issuer, audience: audience, now: now)
         #expect(throws: (any Error).self) { try publicKey.signRS256([1, 2, 3]) }
         // A JWK of the wrong type, or a too-small modulus, is refused.
-        var bad = jwk; bad.kty = "EC"
+        var bad = jwk
+        bad.kty = "EC"
         #expect(throws: RSAKeyError.self) { try RSAKey(jwk: bad) }
-        bad = jwk; bad.n = Base64URL.encode(Array(Base64URL.decode(jwk.n)!.prefix(128)))
+        bad = jwk
+        bad.n = Base64URL.encode(Array(Base64URL.decode(jwk.n)!.prefix(128)))
         #expect(throws: RSAKeyError.self) { try RSAKey(jwk: bad) }
-        bad = jwk; bad.n = "not*base64"
+        bad = jwk
+        bad.n = "not*base64"
         #expect(throws: RSAKeyError.self) { try RSAKey(jwk: bad) }
     }
 
@@ -141,7 +151,8 @@ private func expectAccepted(_ token: String, issuer iss: String? = issuer, audie
                 group.addTask {
                     var good = 0
                     for i in 0..<10 {
-                        var claims = validClaims(); claims["sub"] = .string("user-\(t)-\(i)")
+                        var claims = validClaims()
+                        claims["sub"] = .string("user-\(t)-\(i)")
                         let token = try JWT.sign(claims: claims, key: serverKey, kid: kid)
                         if try verify(token)["sub"] == claims["sub"] { good += 1 }
                     }
@@ -161,20 +172,23 @@ private func expectAccepted(_ token: String, issuer iss: String? = issuer, audie
         #expect(!serverKey.verifyRS256(signature: sig, message: Array("hellp".utf8)))
         #expect(!attackerKey.verifyRS256(signature: sig, message: msg))
         #expect(!serverKey.verifyRS256(signature: sig.dropLast(), message: msg))
-        var flipped = sig; flipped[100] ^= 1
+        var flipped = sig
+        flipped[100] ^= 1
         #expect(!serverKey.verifyRS256(signature: flipped, message: msg))
     }
 
     // MARK: Algorithm confusion
 
     @Test func rejectsAlgNone() {
-        expectRejected(forge(header: ["alg": "none", "typ": "JWT", "kid": .string(kid)], claims: validClaims(), signer: nil), .unsupportedAlgorithm)
+        expectRejected(
+            forge(header: ["alg": "none", "typ": "JWT", "kid": .string(kid)], claims: validClaims(), signer: nil), .unsupportedAlgorithm)
         expectRejected(forge(header: ["alg": "none"], claims: validClaims(), signer: nil), .unsupportedAlgorithm)
     }
 
     @Test func rejectsAlgNoneCapitalisedAndVariants() {
         for alg: JSONValue in ["None", "NONE", "rs256", "RS256 ", "", .null, 256, ["RS256"]] {
-            expectRejected(forge(header: ["alg": alg, "kid": .string(kid)], claims: validClaims(), signer: serverKey), .unsupportedAlgorithm)
+            expectRejected(
+                forge(header: ["alg": alg, "kid": .string(kid)], claims: validClaims(), signer: serverKey), .unsupportedAlgorithm)
         }
     }
 
@@ -196,8 +210,12 @@ private func expectAccepted(_ token: String, issuer iss: String? = issuer, audie
     }
 
     @Test func rejectsRS512() {
-        expectRejected(forge(header: ["alg": "RS512", "typ": "JWT", "kid": .string(kid)], claims: validClaims(), signer: serverKey), .unsupportedAlgorithm)
-        expectRejected(forge(header: ["alg": "PS256", "typ": "JWT", "kid": .string(kid)], claims: validClaims(), signer: serverKey), .unsupportedAlgorithm)
+        expectRejected(
+            forge(header: ["alg": "RS512", "typ": "JWT", "kid": .string(kid)], claims: validClaims(), signer: serverKey),
+            .unsupportedAlgorithm)
+        expectRejected(
+            forge(header: ["alg": "PS256", "typ": "JWT", "kid": .string(kid)], claims: validClaims(), signer: serverKey),
+            .unsupportedAlgorithm)
     }
 
     // MARK: Tampering and keys
@@ -205,7 +223,8 @@ private func expectAccepted(_ token: String, issuer iss: String? = issuer, audie
     @Test func rejectsTamperedPayload() throws {
         let token = try JWT.sign(claims: validClaims(), key: serverKey, kid: kid)
         var parts = token.split(separator: ".").map(String.init)
-        var claims = validClaims(); claims["sub"] = "auth0|admin"
+        var claims = validClaims()
+        claims["sub"] = "auth0|admin"
         parts[1] = segment(claims)
         expectRejected(parts.joined(separator: "."), .badSignature)
     }
@@ -234,21 +253,35 @@ private func expectAccepted(_ token: String, issuer iss: String? = issuer, audie
     @Test func ignoresEmbeddedJWK() throws {
         let jwk = try JSON.decode(JSONValue.self, from: JSON.encode(attackerKey.publicJWK(kid: "attacker")))
         // The attacker's own kid is unknown to us...
-        expectRejected(forge(header: ["alg": "RS256", "kid": "attacker", "jwk": jwk], claims: validClaims(), signer: attackerKey), .unknownKey)
+        expectRejected(
+            forge(header: ["alg": "RS256", "kid": "attacker", "jwk": jwk], claims: validClaims(), signer: attackerKey), .unknownKey)
         // ...and with our kid, our key is used, so the attacker's signature fails.
-        expectRejected(forge(header: ["alg": "RS256", "kid": .string(kid), "jwk": jwk], claims: validClaims(), signer: attackerKey), .badSignature)
-        expectRejected(forge(header: ["alg": "RS256", "kid": .string(kid), "x5c": ["MIIB"]], claims: validClaims(), signer: attackerKey), .badSignature)
+        expectRejected(
+            forge(header: ["alg": "RS256", "kid": .string(kid), "jwk": jwk], claims: validClaims(), signer: attackerKey), .badSignature)
+        expectRejected(
+            forge(header: ["alg": "RS256", "kid": .string(kid), "x5c": ["MIIB"]], claims: validClaims(), signer: attackerKey), .badSignature
+        )
     }
 
     @Test func ignoresJku() {
-        expectRejected(forge(header: ["alg": "RS256", "kid": .string(kid), "jku": "https://evil.example/jwks.json"], claims: validClaims(), signer: attackerKey), .badSignature)
-        expectRejected(forge(header: ["alg": "RS256", "kid": "attacker", "jku": "https://evil.example/jwks.json", "x5u": "https://evil.example/c.pem"], claims: validClaims(), signer: attackerKey), .unknownKey)
+        expectRejected(
+            forge(
+                header: ["alg": "RS256", "kid": .string(kid), "jku": "https://evil.example/jwks.json"], claims: validClaims(),
+                signer: attackerKey), .badSignature)
+        expectRejected(
+            forge(
+                header: ["alg": "RS256", "kid": "attacker", "jku": "https://evil.example/jwks.json", "x5u": "https://evil.example/c.pem"],
+                claims: validClaims(), signer: attackerKey), .unknownKey)
         // Properly signed by our key, the ignored header does no harm.
-        expectAccepted(forge(header: ["alg": "RS256", "kid": .string(kid), "jku": "https://evil.example/jwks.json"], claims: validClaims(), signer: serverKey))
+        expectAccepted(
+            forge(
+                header: ["alg": "RS256", "kid": .string(kid), "jku": "https://evil.example/jwks.json"], claims: validClaims(),
+                signer: serverKey))
     }
 
     @Test func rejectsCrit() {
-        expectRejected(forge(header: ["alg": "RS256", "kid": .string(kid), "crit": ["exp"]], claims: validClaims(), signer: serverKey), .malformed)
+        expectRejected(
+            forge(header: ["alg": "RS256", "kid": .string(kid), "crit": ["exp"]], claims: validClaims(), signer: serverKey), .malformed)
     }
 
     // MARK: Claims
@@ -269,7 +302,8 @@ private func expectAccepted(_ token: String, issuer iss: String? = issuer, audie
         expectRejected(forge(header: ["alg": "RS256", "kid": .string(kid)], claims: claims, signer: serverKey), .malformed)
         claims["exp"] = nil
         expectRejected(forge(header: ["alg": "RS256", "kid": .string(kid)], claims: claims, signer: serverKey), .missingClaim)
-        claims = validClaims(); claims["iat"] = "yesterday"
+        claims = validClaims()
+        claims["iat"] = "yesterday"
         expectRejected(forge(header: ["alg": "RS256", "kid": .string(kid)], claims: claims, signer: serverKey), .malformed)
     }
 
@@ -370,7 +404,8 @@ private func expectAccepted(_ token: String, issuer iss: String? = issuer, audie
         #expect(parts[2].count % 4 == 2)
         expectRejected(parts[0] + "." + parts[1] + "." + padded(parts[2]), .malformed)
         // Header and payload padded, and the result signed: refused as malformed, not merely as a bad signature.
-        let header = padded(parts[0]) + "." + parts[1], payload = parts[0] + "." + padded(parts[1])
+        let header = padded(parts[0]) + "." + parts[1]
+        let payload = parts[0] + "." + padded(parts[1])
         #expect(header != parts[0] + "." + parts[1] || payload != parts[0] + "." + parts[1])
         for input in [header, payload] where input != parts[0] + "." + parts[1] {
             expectRejected(input + "." + Base64URL.encode(try serverKey.signRS256(Array(input.utf8))), .malformed)
@@ -404,19 +439,21 @@ private func expectAccepted(_ token: String, issuer iss: String? = issuer, audie
             #expect(!s.contains("=") && !s.contains("+") && !s.contains("/"))
             #expect(Base64URL.decode(s) == bytes)
             #expect(Base64URL.encode(Data(bytes)) == s)
-            #expect(Base64URL.encode(bytes) == Data(bytes).base64EncodedString()
-                .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-                .replacingOccurrences(of: "=", with: ""))
+            #expect(
+                Base64URL.encode(bytes)
+                    == Data(bytes).base64EncodedString()
+                    .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+                    .replacingOccurrences(of: "=", with: ""))
         }
         #expect(Base64URL.encode([0xfb, 0xff]) == "-_8")
         #expect(Base64URL.decode("-_8") == [0xfb, 0xff])
-        #expect(Base64URL.decode("-_8=") == [0xfb, 0xff])     // correct padding tolerated
+        #expect(Base64URL.decode("-_8=") == [0xfb, 0xff])  // correct padding tolerated
         #expect(Base64URL.decode("AA==") == [0])
-        #expect(Base64URL.decode("AA=") == nil)               // wrong padding
+        #expect(Base64URL.decode("AA=") == nil)  // wrong padding
         #expect(Base64URL.decode("AAA==") == nil)
-        #expect(Base64URL.decode("A") == nil)                 // impossible length
-        #expect(Base64URL.decode("+/8") == nil)               // standard alphabet rejected
-        #expect(Base64URL.decode("AB") == nil)                // non-zero trailing bits
+        #expect(Base64URL.decode("A") == nil)  // impossible length
+        #expect(Base64URL.decode("+/8") == nil)  // standard alphabet rejected
+        #expect(Base64URL.decode("AB") == nil)  // non-zero trailing bits
         #expect(Base64URL.decode("AA A") == nil)
         #expect(Base64URL.decode("AAé") == nil)
         #expect(Base64URL.decode("") == [])
@@ -425,7 +462,8 @@ private func expectAccepted(_ token: String, issuer iss: String? = issuer, audie
     @Test func digests() {
         #expect(Digest.sha256Hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
         #expect(Digest.hex(Digest.sha256([UInt8]())) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
-        #expect(Digest.hex(Digest.hmacSHA256(key: Array("Jefe".utf8), data: Array("what do ya want for nothing?".utf8)))
+        #expect(
+            Digest.hex(Digest.hmacSHA256(key: Array("Jefe".utf8), data: Array("what do ya want for nothing?".utf8)))
                 == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
         #expect(Digest.constantTimeEquals([1, 2, 3], [1, 2, 3]))
         #expect(!Digest.constantTimeEquals([1, 2, 3], [1, 2, 4]))

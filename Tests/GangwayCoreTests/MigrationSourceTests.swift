@@ -1,7 +1,8 @@
 import Foundation
 import Testing
-@testable import GangwayPlatform
+
 @testable import GangwayAuth0
+@testable import GangwayPlatform
 
 @Suite("Migration sources and refresh re-mint (pure parts)")
 struct MigrationSourceTests {

@@ -1,7 +1,8 @@
 import Foundation
 import Testing
-@testable import GangwayPlatform
+
 @testable import GangwayAuth0
+@testable import GangwayPlatform
 
 @Suite("PasswordHash")
 struct PasswordHashTests {
@@ -34,8 +35,10 @@ struct PasswordHashTests {
         ("U*U*", "$2a$05$CCCCCCCCCCCCCCCCCCCCC.VGOzA784oUp/Z0DY336zx7pLYAy0lwK"),
         ("U*U*U", "$2a$05$XXXXXXXXXXXXXXXXXXXXXOAcXxm9kjPGEMsLznoKqmqw7tc8WCx4a"),
         ("", "$2a$05$CCCCCCCCCCCCCCCCCCCCC.7uG0VCzI2bS7j6ymqJi9CdcdxiRTWNy"),
-        ("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789chars after 72 are ignored",
-         "$2a$05$abcdefghijklmnopqrstuu5s2v8.iXieOjg/.AySBTTZIIVFJeBui"),
+        (
+            "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789chars after 72 are ignored",
+            "$2a$05$abcdefghijklmnopqrstuu5s2v8.iXieOjg/.AySBTTZIIVFJeBui"
+        ),
     ])
     func publishedVectors(password: String, hash: String) {
         #expect(PasswordHash.verify(password, against: hash))
@@ -74,17 +77,17 @@ struct PasswordHashTests {
         let good = "$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW"
         let tail = String(good.dropFirst(7))  // salt + digest, 53 chars
         var bad: [String] = ["", "$", "$2a$", "$2a$05$", "not-a-hash", "*0", "*1"]
-        bad.append(String(good.dropLast()))                 // 59 chars
-        bad.append(good + "x")                              // 61 chars
-        bad.append("$2x$05$" + tail)                        // $2x$ (buggy legacy variant) not accepted
+        bad.append(String(good.dropLast()))  // 59 chars
+        bad.append(good + "x")  // 61 chars
+        bad.append("$2x$05$" + tail)  // $2x$ (buggy legacy variant) not accepted
         bad.append("$2c$05$" + tail)
-        bad.append("$2a$5$" + tail + "C")                   // one-digit cost
-        bad.append("$2a$03$" + tail)                        // cost below 4
-        bad.append("$2a$31$" + tail)                        // cost too high: would take days
+        bad.append("$2a$5$" + tail + "C")  // one-digit cost
+        bad.append("$2a$03$" + tail)  // cost below 4
+        bad.append("$2a$31$" + tail)  // cost too high: would take days
         bad.append("$2a$0a$" + tail)
         bad.append("$2a$05$" + String(tail.dropLast()) + "!")  // not bcrypt base64
         bad.append("$1$abcdefgh$" + String(repeating: "x", count: 48))  // MD5-crypt
-        bad.append("$2a$05$" + String(tail.dropLast()) + "\u{e9}")     // non-ASCII
+        bad.append("$2a$05$" + String(tail.dropLast()) + "\u{e9}")  // non-ASCII
         for hash in bad {
             #expect(!PasswordHash.verify("U*U", against: hash), "\(hash)")
         }

@@ -1,8 +1,8 @@
 import Foundation
 import Testing
 
-@testable import GangwayPlatform
 @testable import GangwayAuth0
+@testable import GangwayPlatform
 
 /// PostgreSQL-only behaviour (the shared behaviour is in StoreConformanceTests): schema migration, reconnection,
 /// URL handling. Runs where the conformance suite runs its PostgreSQL backend.

@@ -1,9 +1,11 @@
 import Foundation
 import Testing
-@testable import GangwayPlatform
+
 @testable import GangwayAuth0
+@testable import GangwayPlatform
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The Runtime API client against a scripted loopback peer: the gateway always sends Content-Length, but
@@ -23,7 +25,9 @@ struct RuntimeAPIConnectionTests {
             addr.sin_addr.s_addr = inet_addr("127.0.0.1")
             var len = socklen_t(MemoryLayout<sockaddr_in>.size)
             _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, len) } }
-            _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &len) } }
+            _ = withUnsafeMutablePointer(to: &addr) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &len) }
+            }
             listen(listener, 1)
             port = Int(UInt16(bigEndian: addr.sin_port))
             Thread {
@@ -34,7 +38,10 @@ struct RuntimeAPIConnectionTests {
                     // A request here has no body: it ends at the blank line.
                     while !String(decoding: pending, as: UTF8.self).contains("\r\n\r\n") {
                         let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-                        if n <= 0 { close(fd); return }
+                        if n <= 0 {
+                            close(fd)
+                            return
+                        }
                         pending += chunk[..<n]
                     }
                     let text = String(decoding: pending, as: UTF8.self)
@@ -69,7 +76,9 @@ struct RuntimeAPIConnectionTests {
 
     @Test("a chunked body over the limit is refused, not buffered")
     func chunkedLimit() throws {
-        let peer = try ScriptedPeer(answers: ["HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n20\r\n" + String(repeating: "x", count: 32) + "\r\n0\r\n\r\n"])
+        let peer = try ScriptedPeer(answers: [
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n20\r\n" + String(repeating: "x", count: 32) + "\r\n0\r\n\r\n"
+        ])
         let connection = try RuntimeAPIConnection(endpoint: "127.0.0.1:\(peer.port)", maxResponseBytes: 16)
         #expect(throws: RuntimeAPIConnection.Failure.self) {
             try connection.send(method: "GET", path: "/next", timeout: .seconds(5))

@@ -1,10 +1,12 @@
 import Foundation
 import Synchronization
 import Testing
-@testable import GangwayPlatform
+
 @testable import GangwayAuth0
+@testable import GangwayPlatform
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 @Suite("SideThread")

@@ -1,8 +1,8 @@
 import Foundation
 import Testing
 
-@testable import GangwayPlatform
 @testable import GangwayAuth0
+@testable import GangwayPlatform
 
 /// The backends every conformance test runs against; each test gets a fresh file/directory (or PostgreSQL schema).
 enum StoreBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
@@ -34,7 +34,8 @@ enum StoreBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
         case .file: return "file://" + dir + "/kv"
         case .postgres:
             guard let base = Self.postgresURL else {
-                throw StoreError(.unavailable, "GANGWAY_TEST_POSTGRES_URL is not set: run `source scripts/postgres.sh` (scripts/test.sh does)")
+                throw StoreError(
+                    .unavailable, "GANGWAY_TEST_POSTGRES_URL is not set: run `source scripts/postgres.sh` (scripts/test.sh does)")
             }
             let schema = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
             return base + (base.contains("?") ? "&" : "?") + "schema=" + schema
@@ -152,9 +153,10 @@ struct StoreConformanceTests {
         #expect(try await store.list(prefix: "a/", limit: 0).isEmpty)
         #expect(try await store.list(prefix: "a0").map(\.key) == ["a0"])
         #expect(try await store.list(prefix: "a").map(\.key) == ["a", "a.x", "a/", "a/1", "a/10", "a/2", "a/3", "a/z", "a/\u{e9}", "a0"])
-        #expect(try await store.list(prefix: "").map(\.key) == [
-            "A/1", "a", "a.x", "a/", "a/1", "a/10", "a/2", "a/3", "a/z", "a/\u{e9}", "a0", "b/1",
-        ])
+        #expect(
+            try await store.list(prefix: "").map(\.key) == [
+                "A/1", "a", "a.x", "a/", "a/1", "a/10", "a/2", "a/3", "a/z", "a/\u{e9}", "a0", "b/1",
+            ])
         let first = try #require(try await store.list(prefix: "b/").first)
         #expect(first == StoreEntry(key: "b/1", record: StoreRecord(value: bytes("v:b/1"), version: 1)))
 
@@ -278,7 +280,10 @@ struct StoreConformanceTests {
 
     @Test(arguments: StoreBackend.enabled)
     func jsonHelpers(_ backend: StoreBackend) async throws {
-        struct Thing: Codable, Equatable { var name: String; var count: Int }
+        struct Thing: Codable, Equatable {
+            var name: String
+            var count: Int
+        }
         let (store, _) = try backend.make()
         #expect(try await store.getJSON(Thing.self, "t") == nil)
         #expect(try await store.insertJSONIfAbsent("t", Thing(name: "a", count: 1)))
@@ -296,7 +301,8 @@ struct StoreConformanceTests {
     func concurrentCASIncrementsInProcess(_ backend: StoreBackend) async throws {
         let (first, url) = try backend.make()
         let second = try Store.open(url: url)  // two instances on one file/dir, like two workers
-        let tasks = 12, increments = 15
+        let tasks = 12
+        let increments = 15
         try await withThrowingTaskGroup(of: Void.self) { group in
             for t in 0..<tasks {
                 let store = t % 2 == 0 ? first : second
@@ -336,7 +342,8 @@ struct StoreConformanceTests {
     func processCASIncrementRace(_ backend: StoreBackend) async throws {
         let binary = try #require(StoreCLI.binary, "gangway binary not found at \(StoreCLI.binaryPath); build it or set GANGWAY_BIN_DIR")
         let url = try backend.freshURL()
-        let processes = 6, increments = 20
+        let processes = 6
+        let increments = 20
         let results = try await StoreCLI.runConcurrently(
             binary, (0..<processes).map { _ in ["store", "incr", "hits", "--times", "\(increments)", "--store", url] })
         #expect(results.allSatisfy { $0.status == 0 }, "stderr: \(results.map(\.stderr))")
@@ -408,7 +415,11 @@ enum StoreCLI {
         FileManager.default.isExecutableFile(atPath: binaryPath) ? binaryPath : nil
     }
 
-    struct Result: Sendable { var status: Int32; var stdout: String; var stderr: String }
+    struct Result: Sendable {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
 
     /// Starts every command, holds them at a barrier (a shell waiting on stdin), releases them together,
     /// and waits for all (failing after 120 s).

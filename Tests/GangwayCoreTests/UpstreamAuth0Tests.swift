@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import GangwayAuth0
 @testable import GangwayPlatform
 
@@ -14,7 +15,8 @@ import Testing
         #expect(user.emailVerified && user.name == "A" && user.email == "a@example.com")
         let social = try #require(UpstreamProfile(["sub": "google-oauth2|42"])).newUser(connection: "c")
         #expect(social.identities.first?.provider == "google-oauth2" && social.identities.first?.isSocial == true)
-        #expect(UpstreamProfile.isValidSubject("auth0|abc") && !UpstreamProfile.isValidSubject("") && !UpstreamProfile.isValidSubject("a/b"))
+        #expect(
+            UpstreamProfile.isValidSubject("auth0|abc") && !UpstreamProfile.isValidSubject("") && !UpstreamProfile.isValidSubject("a/b"))
     }
 
     @Test func aBareSubjectGetsAFreshIdAndUnusableSubjectsNoProfile() throws {
@@ -35,10 +37,12 @@ import Testing
         #expect(noEmail.email == "Typed@Example.com")
     }
 
-    static let endpoints = UpstreamAuth0.Endpoints(token: "http://127.0.0.1:9/t", tokenLabel: "token endpoint", userinfo: "http://127.0.0.1:9/u", userinfoLabel: "userinfo")
+    static let endpoints = UpstreamAuth0.Endpoints(
+        token: "http://127.0.0.1:9/t", tokenLabel: "token endpoint", userinfo: "http://127.0.0.1:9/u", userinfoLabel: "userinfo")
 
     /// Replays `outcomes` as the answers of successive requests.
-    func run(_ budget: Duration, _ outcomes: [Result<Int, UpstreamError>]) -> (Result<UpstreamResponse, UpstreamAuth0.Failure>, Int, [Bool]) {
+    func run(_ budget: Duration, _ outcomes: [Result<Int, UpstreamError>]) -> (Result<UpstreamResponse, UpstreamAuth0.Failure>, Int, [Bool])
+    {
         let upstream = UpstreamAuth0(Self.endpoints, budget: UpstreamBudget(budget))
         var next = outcomes[...]
         var fresh: [Bool] = []
@@ -46,7 +50,8 @@ import Testing
             try upstream.call("token endpoint") { _, isFresh throws(UpstreamError) in
                 fresh.append(isFresh)
                 switch next.popFirst()! {
-                case .success(let status): return UpstreamResponse(status: status, headers: [:], body: Array(#"{"error":"e\u0000vil\n code"}"#.utf8))
+                case .success(let status):
+                    return UpstreamResponse(status: status, headers: [:], body: Array(#"{"error":"e\u0000vil\n code"}"#.utf8))
                 case .failure(let error): throw error
                 }
             }
@@ -57,7 +62,9 @@ import Testing
     @Test func retriedOnceOnA5xxOrNetworkErrorOrTimeoutOnAFreshConnection() throws {
         let (fiveHundreds, attempts, fresh) = run(.seconds(2), [.success(503), .success(500)])
         #expect(throws: UpstreamAuth0.Failure.self) { try fiveHundreds.get() }
-        if case .failure(let f) = fiveHundreds { #expect(f.description == "token endpoint answered 500 evilcode (after one retry)" && f.status == 500) }
+        if case .failure(let f) = fiveHundreds {
+            #expect(f.description == "token endpoint answered 500 evilcode (after one retry)" && f.status == 500)
+        }
         #expect(attempts == 2 && fresh == [false, true])
 
         let timeout = UpstreamError(code: .timeout, message: "Operation timed out")
@@ -66,8 +73,11 @@ import Testing
 
         let refused = UpstreamError(code: .connectionFailed, message: "refused")
         let (twiceRefused, _, _) = run(.seconds(2), [.failure(refused), .failure(refused)])
-        if case .failure(let f) = twiceRefused { #expect(f.description == "token endpoint: network error (connectionFailed): refused (after one retry)") }
-        else { Issue.record("refused twice must fail") }
+        if case .failure(let f) = twiceRefused {
+            #expect(f.description == "token endpoint: network error (connectionFailed): refused (after one retry)")
+        } else {
+            Issue.record("refused twice must fail")
+        }
     }
 
     @Test func neverRetriedOnA4xxABadURLOrWithoutTime() throws {
@@ -77,8 +87,11 @@ import Testing
         #expect(throws: UpstreamAuth0.Failure.self) { try bad.get() }
         #expect(badAttempts == 1)
         let (spent, spentAttempts, _) = run(.milliseconds(1), [])
-        if case .failure(let f) = spent { #expect(f.description == "token endpoint: time budget exhausted") }
-        else { Issue.record("no time, no request") }
+        if case .failure(let f) = spent {
+            #expect(f.description == "token endpoint: time budget exhausted")
+        } else {
+            Issue.record("no time, no request")
+        }
         #expect(spentAttempts == 0)
     }
 }

@@ -1,7 +1,8 @@
 import Foundation
 import Testing
-@testable import GangwayPlatform
+
 @testable import GangwayAuth0
+@testable import GangwayPlatform
 
 /// A loopback HTTP/1.1 server (python3 http.server, threaded) started once for the suite.
 /// It exits when our end of its stdin closes, i.e. when the test process exits.
@@ -17,63 +18,63 @@ final class UpstreamTestServer: @unchecked Sendable {
     var base: String { "http://127.0.0.1:\(port)" }
 
     static let script = #"""
-import json, os, sys, threading, time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        import json, os, sys, threading, time
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-class H(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    def log_message(self, *a): pass
-    def reply(self, status, body, ctype="application/json", extra=()):
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        for k, v in extra: self.send_header(k, v)
-        self.end_headers()
-        if self.command != "HEAD": self.wfile.write(body)
-    def handle_any(self):
-        n = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(n) if n else b""
-        path = self.path.split("?")[0]
-        if path == "/echo":
-            out = {"method": self.command, "path": self.path,
-                   "headers": {k.lower(): v for k, v in self.headers.items()},
-                   "body": body.decode("utf-8", "replace"), "bodyLength": len(body),
-                   "clientPort": self.client_address[1]}
-            self.reply(200, json.dumps(out).encode(), extra=[("X-Echo-Header", "Mixed-Case-Value")])
-        elif path == "/slow":
-            time.sleep(5)
-            self.reply(200, b"finally")
-        elif path == "/big":
-            self.reply(200, b"x" * (2 * 1024 * 1024), "application/octet-stream")
-        elif path == "/bigstream":
-            self.send_response(200)
-            self.send_header("Content-Type", "application/octet-stream")
-            self.send_header("Connection", "close")
-            self.end_headers()
-            for _ in range(32): self.wfile.write(b"y" * 65536)
-            self.close_connection = True
-        elif path == "/status503":
-            self.reply(503, b'{"error":"unavailable"}', extra=[("Retry-After", "1")])
-        elif path == "/redirect":
-            self.reply(302, b"", "text/plain", extra=[("Location", "/echo")])
-        elif path == "/multi":
-            self.reply(200, b"ok", "text/plain", extra=[("Set-Cookie", "a=1"), ("Set-Cookie", "b=2")])
-        else:
-            self.reply(404, b"not found", "text/plain")
-    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = handle_any
+        class H(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            def log_message(self, *a): pass
+            def reply(self, status, body, ctype="application/json", extra=()):
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                for k, v in extra: self.send_header(k, v)
+                self.end_headers()
+                if self.command != "HEAD": self.wfile.write(body)
+            def handle_any(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(n) if n else b""
+                path = self.path.split("?")[0]
+                if path == "/echo":
+                    out = {"method": self.command, "path": self.path,
+                           "headers": {k.lower(): v for k, v in self.headers.items()},
+                           "body": body.decode("utf-8", "replace"), "bodyLength": len(body),
+                           "clientPort": self.client_address[1]}
+                    self.reply(200, json.dumps(out).encode(), extra=[("X-Echo-Header", "Mixed-Case-Value")])
+                elif path == "/slow":
+                    time.sleep(5)
+                    self.reply(200, b"finally")
+                elif path == "/big":
+                    self.reply(200, b"x" * (2 * 1024 * 1024), "application/octet-stream")
+                elif path == "/bigstream":
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/octet-stream")
+                    self.send_header("Connection", "close")
+                    self.end_headers()
+                    for _ in range(32): self.wfile.write(b"y" * 65536)
+                    self.close_connection = True
+                elif path == "/status503":
+                    self.reply(503, b'{"error":"unavailable"}', extra=[("Retry-After", "1")])
+                elif path == "/redirect":
+                    self.reply(302, b"", "text/plain", extra=[("Location", "/echo")])
+                elif path == "/multi":
+                    self.reply(200, b"ok", "text/plain", extra=[("Set-Cookie", "a=1"), ("Set-Cookie", "b=2")])
+                else:
+                    self.reply(404, b"not found", "text/plain")
+            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = handle_any
 
-class S(ThreadingHTTPServer):
-    daemon_threads = True
-    def handle_error(self, request, client_address): pass  # clients hanging up early (timeouts, tooLarge) are expected
+        class S(ThreadingHTTPServer):
+            daemon_threads = True
+            def handle_error(self, request, client_address): pass  # clients hanging up early (timeouts, tooLarge) are expected
 
-srv = S(("127.0.0.1", 0), H)
-print(srv.server_address[1], flush=True)
-def watch():
-    sys.stdin.read()
-    os._exit(0)
-threading.Thread(target=watch, daemon=True).start()
-srv.serve_forever()
-"""#
+        srv = S(("127.0.0.1", 0), H)
+        print(srv.server_address[1], flush=True)
+        def watch():
+            sys.stdin.read()
+            os._exit(0)
+        threading.Thread(target=watch, daemon=True).start()
+        srv.serve_forever()
+        """#
 
     init() throws {
         let process = Process()
@@ -93,7 +94,8 @@ srv.serve_forever()
             line.append(chunk)
         }
         guard let text = String(data: line, encoding: .utf8)?.trimmingCharacters(in: .whitespacesAndNewlines),
-              let port = Int(text) else {
+            let port = Int(text)
+        else {
             throw CocoaError(.fileReadCorruptFile)
         }
         self.port = port
@@ -108,7 +110,10 @@ private func json(_ response: UpstreamResponse) throws -> [String: Any] {
 }
 
 private func upstreamError(_ body: () throws(UpstreamError) -> Void) -> UpstreamError? {
-    do { try body(); return nil } catch { return error }
+    do {
+        try body()
+        return nil
+    } catch { return error }
 }
 
 private func elapsed(_ body: () throws -> Void) rethrows -> Duration {
@@ -216,7 +221,9 @@ struct UpstreamClientTests {
         let client = UpstreamClient(totalTimeout: .seconds(3))
         var caught: UpstreamError?
         let took = elapsed {
-            caught = upstreamError { () throws(UpstreamError) in _ = try client.send(UpstreamRequest(url: server.base + "/slow"), totalTimeout: .some(.milliseconds(800))) }
+            caught = upstreamError { () throws(UpstreamError) in
+                _ = try client.send(UpstreamRequest(url: server.base + "/slow"), totalTimeout: .some(.milliseconds(800)))
+            }
         }
         #expect(caught?.code == .timeout)
         #expect(took < .milliseconds(1800))
@@ -278,7 +285,8 @@ struct UpstreamClientTests {
         let client = UpstreamClient()
         var ports: Set<Int> = []
         for i in 0..<6 {
-            let r = i.isMultiple(of: 2)
+            let r =
+                i.isMultiple(of: 2)
                 ? try client.get(url: server.base + "/echo?i=\(i)")
                 : try client.postForm(url: server.base + "/echo", fields: [("i", "\(i)")])
             #expect(r.status == 200)

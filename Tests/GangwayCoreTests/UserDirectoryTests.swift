@@ -8,7 +8,8 @@ import Testing
 @Suite("UserDirectory")
 struct UserDirectoryTests {
     let store: any KeyValueStore
-    let tenant = Tenant(id: "ten_dir", issuer: "https://dir.test/", domains: ["dir.test"], defaultConnection: "db", settings: .init(), createdAt: .now)
+    let tenant = Tenant(
+        id: "ten_dir", issuer: "https://dir.test/", domains: ["dir.test"], defaultConnection: "db", settings: .init(), createdAt: .now)
     var users: UserDirectory { UserDirectory(store: store, tenant: tenant) }
 
     init() throws {
@@ -37,7 +38,10 @@ struct UserDirectoryTests {
     @Test func aRenameClaimsTheNewLoginThenReleasesTheOldOne() async throws {
         let bob = User(connection: "db", email: "bob@dir.test")
         try await users.create(bob)
-        let renamed = try await users.modify(bob.userId) { $0.email = "robert@dir.test"; $0.username = "rob" }
+        let renamed = try await users.modify(bob.userId) {
+            $0.email = "robert@dir.test"
+            $0.username = "rob"
+        }
         #expect(renamed?.email == "robert@dir.test")
         #expect(try await owner("robert@dir.test") == bob.userId)
         #expect(try await owner("rob") == bob.userId)
@@ -46,11 +50,15 @@ struct UserDirectoryTests {
     }
 
     @Test func aRenameToAnotherUsersLoginChangesNothing() async throws {
-        let cat = User(connection: "db", email: "cat@dir.test"), dan = User(connection: "db", email: "dan@dir.test")
+        let cat = User(connection: "db", email: "cat@dir.test")
+        let dan = User(connection: "db", email: "dan@dir.test")
         try await users.create(cat)
         try await users.create(dan)
         await #expect(throws: UserDirectory.Failure.loginTaken("dan@dir.test")) {
-            try await users.modify(cat.userId) { $0.email = "dan@dir.test"; $0.username = "kitty" }
+            try await users.modify(cat.userId) {
+                $0.email = "dan@dir.test"
+                $0.username = "kitty"
+            }
         }
         #expect(try await users.get(cat.userId)?.0.email == "cat@dir.test")
         #expect(try await owner("kitty") == nil)
@@ -74,7 +82,8 @@ struct UserDirectoryTests {
     }
 
     @Test func linkAndUnlinkKeepBothRecordsInStep() async throws {
-        let primary = User(connection: "db", email: "p@dir.test"), secondary = User(connection: "db", email: "s@dir.test")
+        let primary = User(connection: "db", email: "p@dir.test")
+        let secondary = User(connection: "db", email: "s@dir.test")
         try await users.create(primary)
         try await users.create(secondary)
         let linked = try await users.link(secondary.userId, into: primary.userId)

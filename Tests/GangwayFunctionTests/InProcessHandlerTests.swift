@@ -25,7 +25,8 @@ final class InProcessTenant {
         host = "inproc-\(UUID().uuidString.prefix(8).lowercased()).test"
         provisioned = try await Provisioning(store: store).initialize(issuer: "https://\(host)/")
         tenant = try #require(try await TenantDirectory(store: store).tenant(host: host))
-        let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
         routes = try RouteTable.load(path: packageRoot.path + "/infra/routes.json")
     }
 
@@ -34,8 +35,12 @@ final class InProcessTenant {
     var issuer: String { tenant.issuer }
 
     /// The event API Gateway would hand the function routed for `method path` (route key and decoded path parameters).
-    func event(_ method: String, _ path: String, token: String? = nil, json body: JSONValue? = nil, host: String? = nil) throws -> GatewayEvent {
-        guard case .matched(let match) = routes.match(method: method, path: path) else { throw GatewayError("no route for \(method) \(path)") }
+    func event(_ method: String, _ path: String, token: String? = nil, json body: JSONValue? = nil, host: String? = nil) throws
+        -> GatewayEvent
+    {
+        guard case .matched(let match) = routes.match(method: method, path: path) else {
+            throw GatewayError("no route for \(method) \(path)")
+        }
         var headers = ["host": host ?? self.host]
         if let token { headers["authorization"] = "Bearer \(token)" }
         if body != nil { headers["content-type"] = "application/json" }
@@ -57,7 +62,9 @@ final class InProcessTenant {
         var object: [String: JSONValue] { body.objectValue ?? [:] }
     }
 
-    func call(_ handler: some FunctionHandler, _ method: String, _ path: String, token: String? = nil, json: JSONValue? = nil, host: String? = nil) async throws -> Answer {
+    func call(
+        _ handler: some FunctionHandler, _ method: String, _ path: String, token: String? = nil, json: JSONValue? = nil, host: String? = nil
+    ) async throws -> Answer {
         let response = try await handler.respond(to: event(method, path, token: token, json: json, host: host), store: store)
         let body = (try? JSON.decode(JSONValue.self, from: Data(response.body.utf8))) ?? .null
         return Answer(status: response.statusCode, headers: response.headers, body: body)
@@ -134,7 +141,9 @@ struct InProcessHandlerTests {
 
         let garbage = try await env.call(UserinfoFunction(), "GET", "/userinfo", token: "not.a.token")
         #expect(garbage.status == 401 && garbage.object["error"] == "invalid_token")
-        #expect(garbage.headers["www-authenticate"]?.hasPrefix("Bearer realm=\"\(env.issuer)\", error=\"invalid_token\", error_description=\"") == true)
+        #expect(
+            garbage.headers["www-authenticate"]?.hasPrefix("Bearer realm=\"\(env.issuer)\", error=\"invalid_token\", error_description=\"")
+                == true)
 
         let idToken = try await env.call(UserinfoFunction(), "POST", "/userinfo", token: userToken(scope: "openid", type: "JWT"))
         let refusal = "Only access tokens are accepted; ID tokens are not API credentials."
@@ -173,13 +182,17 @@ struct InProcessHandlerTests {
         )
         #expect(expired.status == 401 && expired.object["message"] == "Invalid token: token has expired")
 
-        let noSubject = try await env.call(UsersFunction(), "GET", "/api/v2/users", token: env.managementToken("read:users", extra: ["sub": ""]))
+        let noSubject = try await env.call(
+            UsersFunction(), "GET", "/api/v2/users", token: env.managementToken("read:users", extra: ["sub": ""]))
         #expect(noSubject.status == 401 && noSubject.object["message"] == "Invalid token: The token has no subject.")
 
         let wrongScope = try await env.call(UsersFunction(), "GET", "/api/v2/users", token: env.managementToken("read:logs"))
         #expect(
             wrongScope.object
-                == ["statusCode": 403, "error": "Forbidden", "message": "Insufficient scope, expected any of: read:users", "errorCode": "insufficient_scope"]
+                == [
+                    "statusCode": 403, "error": "Forbidden", "message": "Insufficient scope, expected any of: read:users",
+                    "errorCode": "insufficient_scope",
+                ]
         )
 
         let ok = try await env.call(UsersFunction(), "GET", "/api/v2/users", token: env.managementToken("read:users"))
@@ -216,7 +229,8 @@ struct InProcessHandlerTests {
         #expect(atFrontDoor.status == 401 && atFrontDoor.object["message"] == "Invalid token: token signature is invalid")
 
         let notAJWT = try await link("not-a-token")
-        #expect(notAJWT.status == 400 && notAJWT.object["message"] == "link_with: not a JWT (token must have exactly 3 dot-separated parts)")
+        #expect(
+            notAJWT.status == 400 && notAJWT.object["message"] == "link_with: not a JWT (token must have exactly 3 dot-separated parts)")
         let badSignature = try await link(forged(try await env.sign(idClaims, type: "JWT")))
         #expect(badSignature.status == 401 && badSignature.object["message"] == "link_with: the ID token's signature is invalid")
         let wrongAudience = try await link(try await env.sign(["sub": .string(secondary), "aud": "another-client"], type: "JWT"))
@@ -272,7 +286,9 @@ struct InProcessHandlerTests {
         #expect(refreshed.status == 200, "\(refreshed.body)")
         let rotated = try #require(refreshed.object["refresh_token"]?.stringValue)
         #expect(rotated != refresh)
-        #expect(try verifier.verify(refreshed.object["access_token"]?.stringValue, as: AccessToken.self, audience: env.tenant.userinfoAudience).subject == sub)
+        #expect(
+            try verifier.verify(refreshed.object["access_token"]?.stringValue, as: AccessToken.self, audience: env.tenant.userinfoAudience)
+                .subject == sub)
     }
 
     @Test("an event that is not JSON, or too large, is answered in the function's error shape without reaching the handler")
@@ -282,7 +298,8 @@ struct InProcessHandlerTests {
         #expect(malformed.statusCode == 400 && malformed.body.contains("\"errorCode\":\"invalid_request\""))
         var small = Configuration(environment: [:])
         small.maxEventBytes = 16
-        let large = await TokenFunction().respond(toEventBytes: Array(repeating: UInt8(ascii: " "), count: 17), store: env.store, configuration: small)
+        let large = await TokenFunction().respond(
+            toEventBytes: Array(repeating: UInt8(ascii: " "), count: 17), store: env.store, configuration: small)
         #expect(large.statusCode == 413 && large.body.contains("\"error\":\"request_too_large\""))
     }
 }

@@ -9,14 +9,16 @@ struct FunctionContractTests {
         let event = GatewayEvent(
             routeKey: "GET \(path)", rawPath: path, rawQueryString: "", headers: ["host": host],
             queryStringParameters: nil, pathParameters: nil,
-            requestContext: .init(domainName: host, requestId: "req-1", http: .init(method: "GET", path: path, sourceIp: "127.0.0.1", userAgent: "test")),
+            requestContext: .init(
+                domainName: host, requestId: "req-1", http: .init(method: "GET", path: path, sourceIp: "127.0.0.1", userAgent: "test")),
             body: body, isBase64Encoded: false
         )
         return try! JSONEncoder().encode(event)
     }
 
     static func invoke(_ stdin: Data, store: String, environment: [String: String] = [:]) throws -> (ProcessResult, GatewayResponse) {
-        let result = try runProcess(Bin.debug + "/well-known", stdin: stdin, environment: ["GANGWAY_STORE": store].merging(environment) { _, new in new })
+        let result = try runProcess(
+            Bin.debug + "/well-known", stdin: stdin, environment: ["GANGWAY_STORE": store].merging(environment) { _, new in new })
         #expect(result.status == 0, "a function exits 0 whatever it answers")
         let lines = result.text.split(separator: "\n")
         #expect(lines.count == 1, "stdout holds exactly one response")
@@ -41,7 +43,8 @@ struct FunctionContractTests {
         }
     }
 
-    @Test("malformed events get a 400 in Auth0's shape", arguments: ["", "not json", "{\"version\":\"2.0\"}", "[1,2,3]", "\u{0}\u{1}\u{2}"])
+    @Test(
+        "malformed events get a 400 in Auth0's shape", arguments: ["", "not json", "{\"version\":\"2.0\"}", "[1,2,3]", "\u{0}\u{1}\u{2}"])
     func malformedEvent(input: String) throws {
         let scratch = Scratch()
         _ = try initTenant(store: scratch.store, issuer: "http://127.0.0.1:4100/")
@@ -98,11 +101,16 @@ struct FunctionContractTests {
     @Test("functions and the core import FoundationEssentials, never Foundation")
     func noFullFoundation() throws {
         for dir in ["functions", "Sources/GangwayPlatform", "Sources/GangwayAuth0"] {
-            let files = FileManager.default.enumerator(atPath: Bin.packageRoot + "/" + dir)?.compactMap { $0 as? String }.filter { $0.hasSuffix(".swift") } ?? []
+            let files =
+                FileManager.default.enumerator(atPath: Bin.packageRoot + "/" + dir)?.compactMap { $0 as? String }.filter {
+                    $0.hasSuffix(".swift")
+                } ?? []
             #expect(!files.isEmpty)
             for file in files {
                 let text = try String(contentsOfFile: Bin.packageRoot + "/" + dir + "/" + file, encoding: .utf8)
-                let imports = text.split(separator: "\n").filter { $0.hasPrefix("import Foundation") && !$0.hasPrefix("import FoundationEssentials") }
+                let imports = text.split(separator: "\n").filter {
+                    $0.hasPrefix("import Foundation") && !$0.hasPrefix("import FoundationEssentials")
+                }
                 #expect(imports.isEmpty, "\(dir)/\(file) imports full Foundation")
             }
         }

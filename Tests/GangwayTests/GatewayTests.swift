@@ -49,7 +49,8 @@ struct GatewayTests {
         let kidsA = Set(a["keys"]?.arrayValue?.compactMap { $0["kid"]?.stringValue } ?? [])
         let kidsB = Set(b["keys"]?.arrayValue?.compactMap { $0["kid"]?.stringValue } ?? [])
         #expect(!kidsA.isEmpty && !kidsB.isEmpty && kidsA.isDisjoint(with: kidsB))
-        let (_, discoveryB) = try gateway.json("GET", "/.well-known/openid-configuration", headers: [("Host", "tenant-b.test:\(gateway.port)")])
+        let (_, discoveryB) = try gateway.json(
+            "GET", "/.well-known/openid-configuration", headers: [("Host", "tenant-b.test:\(gateway.port)")])
         #expect(discoveryB["issuer"]?.stringValue == "http://tenant-b.test:\(gateway.port)/")
 
         let (status, unknown) = try gateway.json("GET", "/.well-known/jwks.json", headers: [("Host", "evil.test")])

@@ -27,13 +27,15 @@ struct ManagementAPITests {
         let routes = [
             Route(method: "GET", path: "/api/v2/users", scope: "read:users", success: 200),
             Route(method: "GET", path: "/api/v2/users/\(id)", scope: "read:users", success: 200),
-            Route(method: "POST", path: "/api/v2/users", scope: "create:users", success: 201,
-                  body: ["connection": .string(Connection.defaultName), "email": "new@example.com", "password": "Corr3ct-Horse!"]),
+            Route(
+                method: "POST", path: "/api/v2/users", scope: "create:users", success: 201,
+                body: ["connection": .string(Connection.defaultName), "email": "new@example.com", "password": "Corr3ct-Horse!"]),
             Route(method: "PATCH", path: "/api/v2/users/\(id)", scope: "update:users", success: 200, body: ["nickname": "patched"]),
             Route(method: "GET", path: "/api/v2/connections", scope: "read:connections", success: 200),
             Route(method: "GET", path: "/api/v2/connections/\(connection)", scope: "read:connections", success: 200),
-            Route(method: "PATCH", path: "/api/v2/connections/\(connection)", scope: "update:connections", success: 200,
-                  body: ["options": ["brute_force_protection": true]]),
+            Route(
+                method: "PATCH", path: "/api/v2/connections/\(connection)", scope: "update:connections", success: 200,
+                body: ["options": ["brute_force_protection": true]]),
             Route(method: "GET", path: "/api/v2/logs", scope: "read:logs", success: 200),
             Route(method: "DELETE", path: "/api/v2/users/\(id)", scope: "delete:users", success: 204),
         ]
@@ -45,7 +47,8 @@ struct ManagementAPITests {
 
             let idToken = try env.managementToken(route.scope, type: "JWT")
             let withIDToken = try env.call(route.method, route.path, token: idToken, body: route.body)
-            #expect(withIDToken.status == 401 && withIDToken.object["errorCode"] == "invalid_token", "\(route): ID token \(withIDToken.raw)")
+            #expect(
+                withIDToken.status == 401 && withIDToken.object["errorCode"] == "invalid_token", "\(route): ID token \(withIDToken.raw)")
 
             let expired = try env.managementToken(route.scope, extra: ["iat": .int(now - 7200), "exp": .int(now - 3600)])
             let withExpired = try env.call(route.method, route.path, token: expired, body: route.body)
@@ -69,7 +72,8 @@ struct ManagementAPITests {
             #expect(ok.status == route.success, "\(route): \(ok.raw)")
         }
         let search = try env.call("GET", "/api/v2/users?q=email%3A%22a%40b.c%22", token: admin)
-        #expect(search.status == 400 && search.object["errorCode"] == "invalid_query_string", "an unsupported search is refused, not ignored")
+        #expect(
+            search.status == 400 && search.object["errorCode"] == "invalid_query_string", "an unsupported search is refused, not ignored")
     }
 
     @Test("users: create, get by percent-encoded id, patch with metadata merge, delete")
@@ -109,9 +113,11 @@ struct ManagementAPITests {
         let moved = try env.call("PATCH", "/api/v2/users/auth0%7Cabc", token: admin, body: ["email": "ada@new.example"])
         #expect(moved.status == 200 && moved.object["email"] == "ada@new.example" && moved.object["email_verified"] == false)
         try env.createUser(["email": "ada@example.com"], token: admin)
-        let taken = try env.call("POST", "/api/v2/users", token: admin, body: [
-            "connection": .string(Connection.defaultName), "email": "ADA@new.example", "password": "Corr3ct-Horse!",
-        ])
+        let taken = try env.call(
+            "POST", "/api/v2/users", token: admin,
+            body: [
+                "connection": .string(Connection.defaultName), "email": "ADA@new.example", "password": "Corr3ct-Horse!",
+            ])
         #expect(taken.status == 409)
 
         let deleted = try env.call("DELETE", "/api/v2/users/auth0%7Cabc", token: admin)
@@ -129,7 +135,9 @@ struct ManagementAPITests {
     func userValidation() throws {
         let env = try ManagedTenant()
         let admin = try env.managementToken(ManagedTenant.allScopes)
-        let base: [String: JSONValue] = ["connection": .string(Connection.defaultName), "email": "v@example.com", "password": "Corr3ct-Horse!"]
+        let base: [String: JSONValue] = [
+            "connection": .string(Connection.defaultName), "email": "v@example.com", "password": "Corr3ct-Horse!",
+        ]
         let cases: [(String, [String: JSONValue], String)] = [
             ("missing connection", ["connection": nil], "connection"),
             ("missing email", ["email": nil], "email"),
@@ -152,9 +160,12 @@ struct ManagementAPITests {
             let message = answer.object["message"]?.stringValue ?? ""
             #expect(message.hasPrefix("Payload validation error:") && message.contains(field), "\(name): \(message)")
         }
-        let unknownConnection = try env.call("POST", "/api/v2/users", token: admin, body: .object(base.merging(["connection": "nope"]) { $1 }))
+        let unknownConnection = try env.call(
+            "POST", "/api/v2/users", token: admin, body: .object(base.merging(["connection": "nope"]) { $1 }))
         #expect(unknownConnection.status == 400 && unknownConnection.object["errorCode"] == "inexistent_connection")
-        let notJSON = try env.gateway.request("POST", "/api/v2/users", headers: [("Authorization", "Bearer \(admin)"), ("Content-Type", "application/json")], body: Array("[1,2]".utf8))
+        let notJSON = try env.gateway.request(
+            "POST", "/api/v2/users", headers: [("Authorization", "Bearer \(admin)"), ("Content-Type", "application/json")],
+            body: Array("[1,2]".utf8))
         #expect(notJSON.status == 400)
 
         let listed = try env.call("GET", "/api/v2/users?include_totals=true", token: admin)
@@ -162,8 +173,10 @@ struct ManagementAPITests {
 
         let user = try env.createUser(["email": "w@example.com"], token: admin)
         let path = "/api/v2/users/" + pathEscaped(user["user_id"]?.stringValue ?? "")
-        for (body, field) in [(["phone_number": "+15550100"], "phone_number"), (["email_verified": "true"], "email_verified"),
-                              (["user_metadata": [1, 2]], "user_metadata"), (["email": "nope"], "email")] as [(JSONValue, String)] {
+        for (body, field) in [
+            (["phone_number": "+15550100"], "phone_number"), (["email_verified": "true"], "email_verified"),
+            (["user_metadata": [1, 2]], "user_metadata"), (["email": "nope"], "email"),
+        ] as [(JSONValue, String)] {
             let answer = try env.call("PATCH", path, token: admin, body: body)
             #expect(answer.status == 400 && answer.object["errorCode"] == "invalid_body", "\(answer.raw)")
             #expect(answer.object["message"]?.stringValue?.contains(field) == true, "\(answer.raw)")
@@ -221,11 +234,14 @@ struct ManagementAPITests {
     func passwordsStaySecret() throws {
         let env = try ManagedTenant()
         let admin = try env.managementToken(ManagedTenant.allScopes)
-        let first = "First-Pa55word-\(UUID().uuidString.prefix(8))", second = "Second-Pa55word-\(UUID().uuidString.prefix(8))"
+        let first = "First-Pa55word-\(UUID().uuidString.prefix(8))"
+        let second = "Second-Pa55word-\(UUID().uuidString.prefix(8))"
         var bodies: [String] = []
-        let created = try env.call("POST", "/api/v2/users", token: admin, body: [
-            "connection": .string(Connection.defaultName), "email": "secret@example.com", "password": .string(first),
-        ])
+        let created = try env.call(
+            "POST", "/api/v2/users", token: admin,
+            body: [
+                "connection": .string(Connection.defaultName), "email": "secret@example.com", "password": .string(first),
+            ])
         bodies.append(created.raw)
         let path = "/api/v2/users/" + pathEscaped(created.object["user_id"]?.stringValue ?? "")
         bodies.append(try env.call("PATCH", path, token: admin, body: ["password": .string(second)]).raw)
@@ -240,7 +256,9 @@ struct ManagementAPITests {
             #expect(!body.contains("$2b$") && !body.contains("password_hash") && !body.contains("passwordHash"))
         }
         // The store holds a bcrypt hash of the new password, not the old one.
-        let dump = try gangway(["store", "get", "--store", env.scratch.store, StoreKeys.user(env.tenant.tenant, created.object["user_id"]?.stringValue ?? "")])
+        let dump = try gangway([
+            "store", "get", "--store", env.scratch.store, StoreKeys.user(env.tenant.tenant, created.object["user_id"]?.stringValue ?? ""),
+        ])
         #expect(dump.status == 0, "\(dump.stderr)")
         let hash = (try? JSONDecoder().decode(User.self, from: dump.stdout))?.passwordHash ?? ""
         #expect(hash.hasPrefix("$2b$10$"))
@@ -276,12 +294,16 @@ struct ManagementAPITests {
         #expect(try env.call("PATCH", "/api/v2/connections/con_nope", token: admin, body: ["options": [:]]).status == 404)
 
         let secret = "s3cr3t-\(UUID().uuidString)"
-        let patched = try env.call("PATCH", "/api/v2/connections/\(id)", token: admin, body: [
-            "options": [
-                "brute_force_protection": true, "client_secret": .string(secret),
-                "configuration": ["url": "https://legacy.example/", "client_secret": .string(secret), "nested": [["password": .string(secret)]]],
-            ],
-        ])
+        let patched = try env.call(
+            "PATCH", "/api/v2/connections/\(id)", token: admin,
+            body: [
+                "options": [
+                    "brute_force_protection": true, "client_secret": .string(secret),
+                    "configuration": [
+                        "url": "https://legacy.example/", "client_secret": .string(secret), "nested": [["password": .string(secret)]],
+                    ],
+                ]
+            ])
         #expect(patched.status == 200, "\(patched.raw)")
         let options = patched.object["options"]?.objectValue ?? [:]
         #expect(options["brute_force_protection"] == true && options["import_mode"] == false)
@@ -292,8 +314,11 @@ struct ManagementAPITests {
             #expect(!body.contains(secret) && !body.contains("client_secret"))
         }
         // Echoing the (secret-free) options back keeps the stored secret; null deletes a key.
-        let echoed = try env.call("PATCH", "/api/v2/connections/\(id)", token: admin, body: ["options": .object(options.merging(["import_mode": nil]) { $1 })])
-        #expect(echoed.status == 200 && echoed.object["options"]?["import_mode"] == nil && echoed.object["options"]?["brute_force_protection"] == true)
+        let echoed = try env.call(
+            "PATCH", "/api/v2/connections/\(id)", token: admin, body: ["options": .object(options.merging(["import_mode": nil]) { $1 })])
+        #expect(
+            echoed.status == 200 && echoed.object["options"]?["import_mode"] == nil
+                && echoed.object["options"]?["brute_force_protection"] == true)
         let stored = try gangway(["store", "get", "--store", env.scratch.store, StoreKeys.connection(env.tenant.tenant, id)])
         #expect(stored.status == 0 && stored.text.contains(secret), "the secret is kept, only hidden")
 
@@ -309,7 +334,9 @@ struct ManagementAPITests {
         let admin = try env.managementToken(ManagedTenant.allScopes)
         let user = try env.createUser(["email": "log@example.com"], token: admin)
         let userId = user["user_id"]?.stringValue ?? ""
-        _ = try env.call("POST", "/api/v2/users", token: admin, body: ["connection": .string(Connection.defaultName), "email": "log@example.com", "password": "Corr3ct-Horse!"])
+        _ = try env.call(
+            "POST", "/api/v2/users", token: admin,
+            body: ["connection": .string(Connection.defaultName), "email": "log@example.com", "password": "Corr3ct-Horse!"])
         _ = try env.call("PATCH", "/api/v2/users/" + pathEscaped(userId), token: admin, body: ["blocked": true])
         _ = try env.call("DELETE", "/api/v2/users/" + pathEscaped(userId), token: admin)
         _ = try env.call("DELETE", "/api/v2/users/" + pathEscaped(userId), token: admin)
@@ -318,7 +345,10 @@ struct ManagementAPITests {
         #expect(answer.status == 200)
         let events = answer.array.compactMap(\.objectValue)
         #expect(events.map { $0["type"]?.stringValue ?? "" } == ["fapi", "sapi", "sapi", "fapi", "sapi"])
-        #expect(events.map { $0["description"]?.stringValue ?? "" } == ["Delete a User", "Delete a User", "Update a User", "Create a User", "Create a User"])
+        #expect(
+            events.map { $0["description"]?.stringValue ?? "" } == [
+                "Delete a User", "Delete a User", "Update a User", "Create a User", "Create a User",
+            ])
         let created = events.last ?? [:]
         #expect(created["user_id"]?.stringValue == userId && created["user_name"] == "log@example.com")
         #expect(created["client_id"]?.stringValue == env.m2mClient && created["connection"]?.stringValue == Connection.defaultName)
@@ -343,27 +373,38 @@ struct ManagementAPITests {
         let gateway = try GatewayProcess(store: scratch.store, mode: "warm")
         let hostHeader = ("Host", host)
         func form(_ fields: [(String, String)]) -> [UInt8] {
-            Array(fields.map { "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")" }.joined(separator: "&").utf8)
+            Array(
+                fields.map { "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")" }.joined(separator: "&")
+                    .utf8)
         }
-        let tokenResponse = try gateway.request("POST", "/oauth/token", headers: [hostHeader, ("Content-Type", "application/x-www-form-urlencoded")], body: form([
-            ("grant_type", "client_credentials"), ("client_id", tenant.management.client_id),
-            ("client_secret", tenant.management.client_secret ?? ""), ("audience", "http://\(host)/api/v2/"),
-        ]))
+        let tokenResponse = try gateway.request(
+            "POST", "/oauth/token", headers: [hostHeader, ("Content-Type", "application/x-www-form-urlencoded")],
+            body: form([
+                ("grant_type", "client_credentials"), ("client_id", tenant.management.client_id),
+                ("client_secret", tenant.management.client_secret ?? ""), ("audience", "http://\(host)/api/v2/"),
+            ]))
         #expect(tokenResponse.status == 200, "\(String(decoding: tokenResponse.body, as: UTF8.self))")
         let token = (try? JSONDecoder().decode(JSONValue.self, from: Data(tokenResponse.body)))?["access_token"]?.stringValue ?? ""
         let auth = ("Authorization", "Bearer \(token)")
-        let create = try gateway.request("POST", "/api/v2/users", headers: [hostHeader, auth, ("Content-Type", "application/json")], body: Array(#"{"connection":"Username-Password-Authentication","email":"real@example.com","password":"First-Pa55word"}"#.utf8))
+        let create = try gateway.request(
+            "POST", "/api/v2/users", headers: [hostHeader, auth, ("Content-Type", "application/json")],
+            body: Array(#"{"connection":"Username-Password-Authentication","email":"real@example.com","password":"First-Pa55word"}"#.utf8))
         #expect(create.status == 201, "\(String(decoding: create.body, as: UTF8.self))")
         let userId = (try? JSONDecoder().decode(JSONValue.self, from: Data(create.body)))?["user_id"]?.stringValue ?? ""
-        let patch = try gateway.request("PATCH", "/api/v2/users/" + pathEscaped(userId), headers: [hostHeader, auth, ("Content-Type", "application/json")], body: Array(#"{"password":"Second-Pa55word"}"#.utf8))
+        let patch = try gateway.request(
+            "PATCH", "/api/v2/users/" + pathEscaped(userId), headers: [hostHeader, auth, ("Content-Type", "application/json")],
+            body: Array(#"{"password":"Second-Pa55word"}"#.utf8))
         #expect(patch.status == 200)
 
         func login(_ password: String) throws -> Int {
-            try gateway.request("POST", "/oauth/token", headers: [hostHeader, ("Content-Type", "application/x-www-form-urlencoded")], body: form([
-                ("grant_type", "http://auth0.com/oauth/grant-type/password-realm"), ("client_id", tenant.app.client_id),
-                ("client_secret", tenant.app.client_secret ?? ""), ("username", "real@example.com"), ("password", password),
-                ("realm", "Username-Password-Authentication"), ("scope", "openid"),
-            ])).status
+            try gateway.request(
+                "POST", "/oauth/token", headers: [hostHeader, ("Content-Type", "application/x-www-form-urlencoded")],
+                body: form([
+                    ("grant_type", "http://auth0.com/oauth/grant-type/password-realm"), ("client_id", tenant.app.client_id),
+                    ("client_secret", tenant.app.client_secret ?? ""), ("username", "real@example.com"), ("password", password),
+                    ("realm", "Username-Password-Authentication"), ("scope", "openid"),
+                ])
+            ).status
         }
         #expect(try login("Second-Pa55word") == 200)
         #expect(try login("First-Pa55word") == 403)

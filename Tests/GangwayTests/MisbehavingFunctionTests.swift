@@ -7,35 +7,35 @@ import Testing
 @Suite("Misbehaving functions", .serialized)
 struct MisbehavingFunctionTests {
     static let script = #"""
-    #!/usr/bin/env python3
-    import json, os, sys, time, urllib.request
+        #!/usr/bin/env python3
+        import json, os, sys, time, urllib.request
 
-    def answer(what):
-        if what == "crash":
-            os._exit(3)
-        if what == "hang":
-            time.sleep(60)
-        if what == "garbage":
-            return b"this is not a response"
-        return json.dumps({"statusCode": 200, "headers": {"content-type": "application/json"},
-                           "body": json.dumps({"pid": os.getpid()}), "isBase64Encoded": False}).encode()
+        def answer(what):
+            if what == "crash":
+                os._exit(3)
+            if what == "hang":
+                time.sleep(60)
+            if what == "garbage":
+                return b"this is not a response"
+            return json.dumps({"statusCode": 200, "headers": {"content-type": "application/json"},
+                               "body": json.dumps({"pid": os.getpid()}), "isBase64Encoded": False}).encode()
 
-    api = os.environ.get("AWS_LAMBDA_RUNTIME_API")
-    if not api:
-        event = json.loads(sys.stdin.read())
-        sys.stdout.buffer.write(answer(event["pathParameters"]["what"]))
-        sys.exit(0)
-    base = "http://%s/2018-06-01/runtime/invocation/" % api
-    while True:
-        with urllib.request.urlopen(base + "next") as r:
-            rid = r.headers["Lambda-Runtime-Aws-Request-Id"]
-            event = json.loads(r.read())
-        what = event["pathParameters"]["what"]
-        if what == "error":
-            urllib.request.urlopen(urllib.request.Request(base + rid + "/error", data=b'{"errorType":"Boom"}', method="POST"))
-            continue
-        urllib.request.urlopen(urllib.request.Request(base + rid + "/response", data=answer(what), method="POST"))
-    """#
+        api = os.environ.get("AWS_LAMBDA_RUNTIME_API")
+        if not api:
+            event = json.loads(sys.stdin.read())
+            sys.stdout.buffer.write(answer(event["pathParameters"]["what"]))
+            sys.exit(0)
+        base = "http://%s/2018-06-01/runtime/invocation/" % api
+        while True:
+            with urllib.request.urlopen(base + "next") as r:
+                rid = r.headers["Lambda-Runtime-Aws-Request-Id"]
+                event = json.loads(r.read())
+            what = event["pathParameters"]["what"]
+            if what == "error":
+                urllib.request.urlopen(urllib.request.Request(base + rid + "/error", data=b'{"errorType":"Boom"}', method="POST"))
+                continue
+            urllib.request.urlopen(urllib.request.Request(base + rid + "/response", data=answer(what), method="POST"))
+        """#
 
     /// A route table and functions directory with the real well-known function and the misbehaving one.
     static func setUp(_ scratch: Scratch) throws -> (routes: String, functions: String) {
@@ -46,10 +46,10 @@ struct MisbehavingFunctionTests {
         chmod(functions + "/misbehaving", 0o755)
         let routes = scratch.path + "/routes.json"
         let table = """
-        {"functions": {"well-known": {"timeoutSeconds": 5, "memoryMB": 128}, "misbehaving": {"timeoutSeconds": 2, "memoryMB": 128}},
-         "routes": [{"method": "GET", "path": "/.well-known/jwks.json", "function": "well-known"},
-                    {"method": "GET", "path": "/misbehave/{what}", "function": "misbehaving"}]}
-        """
+            {"functions": {"well-known": {"timeoutSeconds": 5, "memoryMB": 128}, "misbehaving": {"timeoutSeconds": 2, "memoryMB": 128}},
+             "routes": [{"method": "GET", "path": "/.well-known/jwks.json", "function": "well-known"},
+                        {"method": "GET", "path": "/misbehave/{what}", "function": "misbehaving"}]}
+            """
         try table.write(toFile: routes, atomically: true, encoding: .utf8)
         return (routes, functions)
     }

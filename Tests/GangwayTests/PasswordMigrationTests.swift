@@ -52,7 +52,8 @@ final class FakeUpstream {
     /// A user who exists only upstream.
     func addUser(password: String = "Upstream-Pa55!") throws -> (email: String, sub: String, password: String) {
         let tag = UUID().uuidString.prefix(8).lowercased()
-        let email = "swift-\(tag)@example.com", sub = "auth0|sw\(tag)"
+        let email = "swift-\(tag)@example.com"
+        let sub = "auth0|sw\(tag)"
         try control("/_users", ["email": .string(email), "password": .string(password), "sub": .string(sub), "name": "Swift Upstream"])
         return (email, sub, password)
     }
@@ -73,7 +74,7 @@ struct PasswordMigrationTests {
                     "token_endpoint": .string(fake.base + "/oauth/token"), "userinfo_endpoint": .string(fake.base + "/userinfo"),
                     "client_id": "upstream-client", "client_secret": .string(FakeUpstream.secret),
                 ],
-            ],
+            ]
         ]
         let answer = try patchConnection(patch)
         #expect(answer.status == 200, "\(answer.body)")
@@ -82,10 +83,12 @@ struct PasswordMigrationTests {
     func patchConnection(_ body: JSONValue) throws -> TokenWorld.Reply {
         let token = try world.cli([
             "jwt", "sign", "--type", "at+jwt", "--claims",
-            try JSON.string(JSONValue.object([
-                "sub": .string(world.m2m.id + "@clients"), "aud": .string(world.management), "scope": "update:connections read:connections",
-                "azp": .string(world.m2m.id), "gty": "client-credentials",
-            ])),
+            try JSON.string(
+                JSONValue.object([
+                    "sub": .string(world.m2m.id + "@clients"), "aud": .string(world.management),
+                    "scope": "update:connections read:connections",
+                    "azp": .string(world.m2m.id), "gty": "client-credentials",
+                ])),
         ]).trimmingCharacters(in: .whitespacesAndNewlines)
         let response = try world.gateway.request(
             "PATCH", "/api/v2/connections/\(world.tenant.connection.id)",
@@ -165,19 +168,25 @@ struct PasswordMigrationTests {
         try fake.control("/_mode", ["delay_ms": 150])
         let user = try fake.addUser()
         // Separate processes, as two Lambda sandboxes would be: `gangway invoke token`, six at once.
-        let event = try JSON.encode(GatewayEvent(
-            routeKey: "POST /oauth/token", rawPath: "/oauth/token", rawQueryString: "",
-            headers: ["host": world.host, "content-type": "application/json"], queryStringParameters: nil, pathParameters: nil,
-            requestContext: .init(domainName: world.host, requestId: "race", http: .init(method: "POST", path: "/oauth/token", sourceIp: "198.51.100.7", userAgent: "t")),
-            body: try JSON.string(JSONValue.object([
-                "grant_type": .string(GrantType.passwordRealm.rawValue), "realm": .string(Connection.defaultName),
-                "username": .string(user.email), "password": .string(user.password), "client_id": .string(world.app.id),
-                "client_secret": .string(world.app.secret), "scope": "openid",
-            ])),
-            isBase64Encoded: false
-        ))
+        let event = try JSON.encode(
+            GatewayEvent(
+                routeKey: "POST /oauth/token", rawPath: "/oauth/token", rawQueryString: "",
+                headers: ["host": world.host, "content-type": "application/json"], queryStringParameters: nil, pathParameters: nil,
+                requestContext: .init(
+                    domainName: world.host, requestId: "race",
+                    http: .init(method: "POST", path: "/oauth/token", sourceIp: "198.51.100.7", userAgent: "t")),
+                body: try JSON.string(
+                    JSONValue.object([
+                        "grant_type": .string(GrantType.passwordRealm.rawValue), "realm": .string(Connection.defaultName),
+                        "username": .string(user.email), "password": .string(user.password), "client_id": .string(world.app.id),
+                        "client_secret": .string(world.app.secret), "scope": "openid",
+                    ])),
+                isBase64Encoded: false
+            ))
         let processes = (0..<6).map { _ -> (Process, Pipe) in
-            let process = Process(), input = Pipe(), output = Pipe()
+            let process = Process()
+            let input = Pipe()
+            let output = Pipe()
             process.executableURL = URL(fileURLWithPath: Bin.gangway)
             process.arguments = ["invoke", "token", "--store", world.scratch.store]
             process.standardInput = input
@@ -186,7 +195,10 @@ struct PasswordMigrationTests {
             return (process, input)
         }
         for (process, _) in processes { try process.run() }
-        for (_, input) in processes { try input.fileHandleForWriting.write(contentsOf: event); try input.fileHandleForWriting.close() }
+        for (_, input) in processes {
+            try input.fileHandleForWriting.write(contentsOf: event)
+            try input.fileHandleForWriting.close()
+        }
         var statuses: [Int] = []
         for (process, _) in processes {
             let out = (process.standardOutput as! Pipe).fileHandleForReading.readDataToEndOfFile()
@@ -200,4 +212,3 @@ struct PasswordMigrationTests {
         #expect(!dump.contains(FakeUpstream.secret))
     }
 }
-

@@ -4,7 +4,8 @@ import Testing
 
 /// Paths to the executables `swift build` made: the real gateway and the real functions.
 enum Bin {
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().path
     static var debug: String { ProcessInfo.processInfo.environment["GANGWAY_BIN_DIR"] ?? packageRoot + "/.build/debug" }
     static var release: String { ProcessInfo.processInfo.environment["GANGWAY_RELEASE_BIN_DIR"] ?? packageRoot + "/.build/release" }
     static var gangway: String { debug + "/gangway" }
@@ -31,9 +32,11 @@ struct ProcessResult {
 
 /// Runs an executable to completion with optional stdin. Stdin and stderr go through temporary files,
 /// so no pipe can fill up and stall either side.
-func runProcess(_ path: String, _ arguments: [String] = [], stdin: Data? = nil, environment: [String: String] = [:]) throws -> ProcessResult {
+func runProcess(_ path: String, _ arguments: [String] = [], stdin: Data? = nil, environment: [String: String] = [:]) throws -> ProcessResult
+{
     let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("gangway-proc-" + UUID().uuidString)
-    let inPath = scratch.path + ".in", errPath = scratch.path + ".err"
+    let inPath = scratch.path + ".in"
+    let errPath = scratch.path + ".err"
     FileManager.default.createFile(atPath: inPath, contents: stdin ?? Data())
     FileManager.default.createFile(atPath: errPath, contents: nil)
     defer {
@@ -63,8 +66,15 @@ func gangway(_ arguments: [String]) throws -> ProcessResult {
 struct InitResult: Decodable {
     // swift-format-ignore: AlwaysUseLowerCamelCase
     // The CLI's JSON names, as `gangway init --json` prints them.
-    struct Credentials: Decodable { var client_id: String; var client_secret: String?; var audience: String? }
-    struct ConnectionRef: Decodable { var id: String; var name: String }
+    struct Credentials: Decodable {
+        var client_id: String
+        var client_secret: String?
+        var audience: String?
+    }
+    struct ConnectionRef: Decodable {
+        var id: String
+        var name: String
+    }
     var created: Bool
     var tenant: String
     var issuer: String
@@ -123,10 +133,11 @@ final class GatewayProcess {
         process = Process()
         port = freePort()
         process.executableURL = URL(fileURLWithPath: Bin.gangway)
-        process.arguments = [
-            "serve", "--port", "\(port)", "--mode", mode, "--store", store, "--routes", routes,
-            "--functions-dir", functionsDir, "--workers", "1",
-        ] + extra
+        process.arguments =
+            [
+                "serve", "--port", "\(port)", "--mode", mode, "--store", store, "--routes", routes,
+                "--functions-dir", functionsDir, "--workers", "1",
+            ] + extra
         let out = Pipe()
         process.standardOutput = out
         logPath = FileManager.default.temporaryDirectory.appendingPathComponent("gangway-gw-\(port)-\(UUID().uuidString).log").path
@@ -164,7 +175,9 @@ final class GatewayProcess {
 
     var isRunning: Bool { process.isRunning }
 
-    func request(_ method: String, _ path: String, headers: [(String, String)] = [], body: [UInt8]? = nil, timeout: Duration = .seconds(15)) throws -> UpstreamResponse {
+    func request(_ method: String, _ path: String, headers: [(String, String)] = [], body: [UInt8]? = nil, timeout: Duration = .seconds(15))
+        throws -> UpstreamResponse
+    {
         let client = UpstreamClient(connectTimeout: .seconds(2), totalTimeout: timeout, maxResponseBytes: 8 << 20)
         do {
             return try client.send(UpstreamRequest(method: method, url: base + path, headers: headers, body: body))

@@ -40,7 +40,10 @@ final class TokenWorld {
     func createApp(_ name: String, grants: [String], public isPublic: Bool = false) throws -> (id: String, secret: String?) {
         let out = try JSONDecoder().decode(
             [String: String].self,
-            from: Data(try cli(["apps", "create", "--name", name, "--grant-types", grants.joined(separator: ",")] + (isPublic ? ["--public"] : [])).utf8)
+            from: Data(
+                try cli(
+                    ["apps", "create", "--name", name, "--grant-types", grants.joined(separator: ",")] + (isPublic ? ["--public"] : [])
+                ).utf8)
         )
         return (out["client_id"] ?? "", out["client_secret"])
     }
@@ -166,7 +169,10 @@ struct TokenEndpointTests {
         #expect(at["aud"] == .string(world.userinfo), "no audience: the token is for /userinfo only")
         #expect(at["gty"] == "password" && at["jti"]?.stringValue?.isEmpty == false)
         #expect(at["scope"] == "openid profile email offline_access")
-        guard case .int(let iat)? = at["iat"], case .int(let exp)? = at["exp"] else { Issue.record("iat/exp not integers"); return }
+        guard case .int(let iat)? = at["iat"], case .int(let exp)? = at["exp"] else {
+            Issue.record("iat/exp not integers")
+            return
+        }
         #expect(exp - iat == 86_400)
 
         let idToken = try #require(reply["id_token"])
@@ -185,7 +191,9 @@ struct TokenEndpointTests {
         let user = try #require(try await store.getJSON(User.self, StoreKeys.user(world.tenant.tenant, userId))?.0)
         #expect(user.loginsCount == 1 && user.lastLogin != nil)
         // Only the hash of the refresh token is stored.
-        let stored = try gangway(["store", "list", "--store", world.scratch.store, "--prefix", StoreKeys.refreshTokens(world.tenant.tenant)]).text
+        let stored = try gangway([
+            "store", "list", "--store", world.scratch.store, "--prefix", StoreKeys.refreshTokens(world.tenant.tenant),
+        ]).text
         #expect(stored.contains(Digest.sha256Hex(refresh)) && !stored.contains(refresh))
     }
 
@@ -228,7 +236,8 @@ struct TokenEndpointTests {
         ])
         #expect(emptySecret.status == 401 && emptySecret.error == "access_denied", "an empty secret is no secret")
         let notAString = try world.post([
-            "grant_type": "password", "client_id": .string(world.app.id), "client_secret": .string(world.app.secret), "username": 42, "password": "x",
+            "grant_type": "password", "client_id": .string(world.app.id), "client_secret": .string(world.app.secret), "username": 42,
+            "password": "x",
         ])
         #expect(notAString.status == 400 && notAString.error == "invalid_request")
     }
@@ -266,43 +275,81 @@ struct TokenEndpointTests {
         func with(_ base: [String: JSONValue], _ extra: [String: JSONValue]) -> [String: JSONValue] { base.merging(extra) { $1 } }
         let realm = GrantType.passwordRealm.rawValue
         let login: [String: JSONValue] = [
-            "grant_type": .string(realm), "realm": .string(Connection.defaultName), "username": "erin@example.com", "password": "erin-password-1",
+            "grant_type": .string(realm), "realm": .string(Connection.defaultName), "username": "erin@example.com",
+            "password": "erin-password-1",
         ]
 
         let cases: [(String, [String: JSONValue], Int, String, String?)] = [
             ("missing grant_type", app, 400, "invalid_request", "Missing required parameter: grant_type"),
             ("unsupported grant", with(app, ["grant_type": "authorization_code"]), 400, "unsupported_grant_type", nil),
-            ("unsupported grant (token exchange)", with(app, ["grant_type": "urn:ietf:params:oauth:grant-type:token-exchange"]), 400, "unsupported_grant_type", nil),
+            (
+                "unsupported grant (token exchange)", with(app, ["grant_type": "urn:ietf:params:oauth:grant-type:token-exchange"]), 400,
+                "unsupported_grant_type", nil
+            ),
             ("unknown client", with(login, ["client_id": "nobody", "client_secret": "x"]), 401, "access_denied", "Unauthorized"),
-            ("wrong secret", with(login, ["client_id": .string(world.app.id), "client_secret": "wrong"]), 401, "access_denied", "Unauthorized"),
+            (
+                "wrong secret", with(login, ["client_id": .string(world.app.id), "client_secret": "wrong"]), 401, "access_denied",
+                "Unauthorized"
+            ),
             ("confidential client without secret", with(login, ["client_id": .string(world.app.id)]), 401, "access_denied", "Unauthorized"),
             ("missing client_id", login, 400, "invalid_request", "Missing required parameter: client_id"),
-            ("grant not allowed for the app", with(m2m, with(login, ["grant_type": "password"])), 403, "unauthorized_client",
-             "Grant type 'password' not allowed for the client."),
-            ("client_credentials not allowed for the first-party app", with(app, ["grant_type": "client_credentials", "audience": .string(world.management)]),
-             403, "unauthorized_client", "Grant type 'client_credentials' not allowed for the client."),
+            (
+                "grant not allowed for the app", with(m2m, with(login, ["grant_type": "password"])), 403, "unauthorized_client",
+                "Grant type 'password' not allowed for the client."
+            ),
+            (
+                "client_credentials not allowed for the first-party app",
+                with(app, ["grant_type": "client_credentials", "audience": .string(world.management)]),
+                403, "unauthorized_client", "Grant type 'client_credentials' not allowed for the client."
+            ),
             ("missing username", with(app, with(login, ["username": nil])), 400, "invalid_request", "Missing required parameter: username"),
             ("missing password", with(app, with(login, ["password": ""])), 400, "invalid_request", "Missing required parameter: password"),
-            ("unknown realm is 400 invalid_request as Auth0 documents", with(app, with(login, ["realm": "No-Such-DB"])), 400, "invalid_request",
-             "the connection was not found"),
+            (
+                "unknown realm is 400 invalid_request as Auth0 documents", with(app, with(login, ["realm": "No-Such-DB"])), 400,
+                "invalid_request",
+                "the connection was not found"
+            ),
             ("wrong password", with(app, with(login, ["password": "not-it"])), 403, "invalid_grant", "Wrong email or password."),
-            ("unknown user answers exactly like a wrong password", with(app, with(login, ["username": "nobody@example.com"])), 403, "invalid_grant",
-             "Wrong email or password."),
-            ("blocked user (right password)", with(app, with(login, ["username": "mallory@example.com", "password": "mallory-password-1"])), 401,
-             "unauthorized", "user is blocked"),
-            ("unknown audience", with(app, with(login, ["audience": "https://nope.example/"])), 403, "access_denied", "Service not found: https://nope.example/"),
-            ("client_credentials for an unknown API", with(m2m, ["grant_type": "client_credentials", "audience": "https://nope.example/"]), 403,
-             "access_denied", "Service not found: https://nope.example/"),
-            ("client_credentials without audience", with(m2m, ["grant_type": "client_credentials", "audience": nil]), 403, "access_denied",
-             "No audience parameter was provided, and no default audience has been configured"),
-            ("client_credentials without a client grant for the API",
-             ["grant_type": "client_credentials", "client_id": .string(ccOnly.id), "client_secret": .string(ccOnly.secret ?? ""),
-              "audience": .string(world.management)], 403, "access_denied",
-             "Client is not authorized to access \"\(world.management)\". You need to create a \"client-grant\" associated to this API. See: https://auth0.com/docs/api/v2#!/Client_Grants/post_client_grants"),
-            ("unknown refresh token", with(app, ["grant_type": "refresh_token", "refresh_token": "v1.nope"]), 403, "invalid_grant",
-             "Unknown or invalid refresh token."),
-            ("missing refresh token", with(app, ["grant_type": "refresh_token", "refresh_token": nil]), 400, "invalid_request",
-             "Missing required parameter: refresh_token"),
+            (
+                "unknown user answers exactly like a wrong password", with(app, with(login, ["username": "nobody@example.com"])), 403,
+                "invalid_grant",
+                "Wrong email or password."
+            ),
+            (
+                "blocked user (right password)",
+                with(app, with(login, ["username": "mallory@example.com", "password": "mallory-password-1"])), 401,
+                "unauthorized", "user is blocked"
+            ),
+            (
+                "unknown audience", with(app, with(login, ["audience": "https://nope.example/"])), 403, "access_denied",
+                "Service not found: https://nope.example/"
+            ),
+            (
+                "client_credentials for an unknown API",
+                with(m2m, ["grant_type": "client_credentials", "audience": "https://nope.example/"]), 403,
+                "access_denied", "Service not found: https://nope.example/"
+            ),
+            (
+                "client_credentials without audience", with(m2m, ["grant_type": "client_credentials", "audience": nil]), 403,
+                "access_denied",
+                "No audience parameter was provided, and no default audience has been configured"
+            ),
+            (
+                "client_credentials without a client grant for the API",
+                [
+                    "grant_type": "client_credentials", "client_id": .string(ccOnly.id), "client_secret": .string(ccOnly.secret ?? ""),
+                    "audience": .string(world.management),
+                ], 403, "access_denied",
+                "Client is not authorized to access \"\(world.management)\". You need to create a \"client-grant\" associated to this API. See: https://auth0.com/docs/api/v2#!/Client_Grants/post_client_grants"
+            ),
+            (
+                "unknown refresh token", with(app, ["grant_type": "refresh_token", "refresh_token": "v1.nope"]), 403, "invalid_grant",
+                "Unknown or invalid refresh token."
+            ),
+            (
+                "missing refresh token", with(app, ["grant_type": "refresh_token", "refresh_token": nil]), 400, "invalid_request",
+                "Missing required parameter: refresh_token"
+            ),
         ]
         for (name, body, status, error, description) in cases {
             let reply = try world.post(body)
@@ -325,7 +372,8 @@ struct TokenEndpointTests {
         let world = try TokenWorld()
         try world.setTenant(["--brute-force-limit", "1000"])
         try world.createUser("frank@example.com", "frank-password-1")
-        var wrong: [Double] = [], unknown: [Double] = []
+        var wrong: [Double] = []
+        var unknown: [Double] = []
         for i in 0..<5 {
             let w = try world.login("frank@example.com", "bad-\(i)")
             let u = try world.login("ghost\(i)@example.com", "bad-\(i)")
@@ -333,7 +381,8 @@ struct TokenEndpointTests {
             wrong.append(w.functionMilliseconds)
             unknown.append(u.functionMilliseconds)
         }
-        let medianWrong = wrong.sorted()[2], medianUnknown = unknown.sorted()[2]
+        let medianWrong = wrong.sorted()[2]
+        let medianUnknown = unknown.sorted()[2]
         // bcrypt at cost 10 dominates both; without the dummy hash an unknown user would answer many times faster.
         #expect(medianUnknown > medianWrong * 0.6, "unknown \(unknown) vs wrong \(wrong)")
     }
@@ -344,12 +393,15 @@ struct TokenEndpointTests {
     func clientCredentials() async throws {
         let world = try TokenWorld()
         let basic = "Basic " + Data("\(world.m2m.id):\(world.m2m.secret)".utf8).base64EncodedString()
-        let all = try world.postForm([("grant_type", "client_credentials"), ("audience", world.management)], headers: [("Authorization", basic)])
+        let all = try world.postForm(
+            [("grant_type", "client_credentials"), ("audience", world.management)], headers: [("Authorization", basic)])
         #expect(all.status == 200, "\(all.body)")
         #expect(Set((all["scope"] ?? "").split(separator: " ").map(String.init)) == Set(Provisioning.managementScopes))
         #expect(all["id_token"] == nil && all["refresh_token"] == nil)
         let at = try await world.ring().verify(try #require(all["access_token"]), audience: world.management)
-        #expect(at["sub"]?.stringValue == "\(world.m2m.id)@clients" && at["gty"] == "client-credentials" && at["azp"]?.stringValue == world.m2m.id)
+        #expect(
+            at["sub"]?.stringValue == "\(world.m2m.id)@clients" && at["gty"] == "client-credentials"
+                && at["azp"]?.stringValue == world.m2m.id)
         #expect(at["aud"] == .string(world.management))
         #expect(try header(try #require(all["access_token"]))["typ"] == "at+jwt")
 
@@ -362,7 +414,9 @@ struct TokenEndpointTests {
 
     // MARK: - Refresh tokens
 
-    @Test("refresh rotates; the ID token comes again; gty is [refresh_token, password]; a narrower scope is fine, a wider one is 400 invalid_scope")
+    @Test(
+        "refresh rotates; the ID token comes again; gty is [refresh_token, password]; a narrower scope is fine, a wider one is 400 invalid_scope"
+    )
     func refreshRotation() async throws {
         let world = try TokenWorld()
         let userId = try world.createUser("gina@example.com", "gina-password-1")
@@ -383,7 +437,9 @@ struct TokenEndpointTests {
         #expect(narrower.status == 200 && narrower["scope"] == "openid", "the refused wider request did not burn the token")
         let rt3 = try #require(narrower["refresh_token"])
         let afterNarrow = try world.refresh(rt3)
-        #expect(afterNarrow.status == 200 && afterNarrow["scope"] == "openid profile email offline_access", "the family keeps its original scope")
+        #expect(
+            afterNarrow.status == 200 && afterNarrow["scope"] == "openid profile email offline_access",
+            "the family keeps its original scope")
     }
 
     @Test("reuse of the just-rotated token within the leeway is accepted (two tabs racing)")
@@ -394,7 +450,8 @@ struct TokenEndpointTests {
         let tabA = try world.refresh(rt1)
         let tabB = try world.refresh(rt1)
         #expect(tabA.status == 200 && tabB.status == 200, "\(tabB.body)")
-        let a = try #require(tabA["refresh_token"]), b = try #require(tabB["refresh_token"])
+        let a = try #require(tabA["refresh_token"])
+        let b = try #require(tabB["refresh_token"])
         #expect(a != b)
         #expect(try world.refresh(a).status == 200 && world.refresh(b).status == 200, "both tabs keep working")
     }
@@ -544,7 +601,10 @@ struct TokenEndpointTests {
             "grant_type": "client_credentials", "client_id": .string(world.m2m.id), "client_secret": .string(world.m2m.secret),
             "audience": .string(world.management),
         ])
-        _ = try world.post(["grant_type": "client_credentials", "client_id": .string(world.m2m.id), "client_secret": "nope", "audience": .string(world.management)])
+        _ = try world.post([
+            "grant_type": "client_credentials", "client_id": .string(world.m2m.id), "client_secret": "nope",
+            "audience": .string(world.management),
+        ])
         let native = try world.createApp("native", grants: [GrantType.passwordRealm.rawValue], public: true)
         _ = try world.login("sam@example.com", "sam-secret-password", client: (native.id, nil), headers: forwarded)
 

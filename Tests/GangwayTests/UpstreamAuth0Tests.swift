@@ -25,15 +25,18 @@ final class UpstreamAuth0FakeTests {
         let token = "up_rt_" + UUID().uuidString
         try fake.control("/_refresh_tokens", ["token": .string(token), "sub": .string(user.sub)])
         return Result { () throws(UpstreamAuth0.Failure) in
-            let accessToken = switch grant {
-            case .passwordRealm:
-                try client.passwordRealmGrant(
-                    realm: "Username-Password-Authentication", username: user.email, password: user.password, clientId: "upstream-client",
-                    secret: FakeUpstream.secret, scope: "openid profile email", forwardedFor: "203.0.113.1"
-                )
-            case .refresh:
-                try client.refreshGrant(token, clientId: "upstream-client", secret: FakeUpstream.secret, scope: nil, audience: nil, forwardedFor: nil)
-            }
+            let accessToken =
+                switch grant {
+                case .passwordRealm:
+                    try client.passwordRealmGrant(
+                        realm: "Username-Password-Authentication", username: user.email, password: user.password,
+                        clientId: "upstream-client",
+                        secret: FakeUpstream.secret, scope: "openid profile email", forwardedFor: "203.0.113.1"
+                    )
+                case .refresh:
+                    try client.refreshGrant(
+                        token, clientId: "upstream-client", secret: FakeUpstream.secret, scope: nil, audience: nil, forwardedFor: nil)
+                }
             return try client.userinfo(accessToken: accessToken)
         }
     }
@@ -43,10 +46,15 @@ final class UpstreamAuth0FakeTests {
         try fake.control("/_reset", [:])
         try fake.control("/_mode", ["token": "drop"])
         let client = upstream()
-        guard case .failure(let failure) = try exchange(grant, client) else { Issue.record("a dropped connection must fail"); return }
+        guard case .failure(let failure) = try exchange(grant, client) else {
+            Issue.record("a dropped connection must fail")
+            return
+        }
         #expect(try fake.calls("/oauth/token").count == 2)
         #expect(client.attempts == 2 && failure.status == nil)
-        #expect(failure.description.hasPrefix("token endpoint: network error") && failure.description.hasSuffix("(after one retry)"), "\(failure)")
+        #expect(
+            failure.description.hasPrefix("token endpoint: network error") && failure.description.hasSuffix("(after one retry)"),
+            "\(failure)")
     }
 
     @Test("a /userinfo that drops the kept-alive connection gets two requests, no more", arguments: Grant.allCases)
@@ -54,7 +62,10 @@ final class UpstreamAuth0FakeTests {
         try fake.control("/_reset", [:])
         try fake.control("/_mode", ["userinfo": "drop"])
         let client = upstream()
-        guard case .failure(let failure) = try exchange(grant, client) else { Issue.record("a dropped connection must fail"); return }
+        guard case .failure(let failure) = try exchange(grant, client) else {
+            Issue.record("a dropped connection must fail")
+            return
+        }
         #expect(try fake.calls("/oauth/token").count == 1)
         #expect(try fake.calls("/userinfo").count == 2, "libcurl's resend on a fresh connection is the one retry")
         #expect(client.attempts == 3 && failure.description.hasPrefix("userinfo: network error"), "\(failure)")
@@ -76,7 +87,10 @@ final class UpstreamAuth0FakeTests {
         try fake.control("/_mode", ["token": "slow"])
         let client = upstream(.milliseconds(400))
         let started = Date()
-        guard case .failure(let failure) = try exchange(grant, client) else { Issue.record("a slow upstream must fail"); return }
+        guard case .failure(let failure) = try exchange(grant, client) else {
+            Issue.record("a slow upstream must fail")
+            return
+        }
         #expect(Date().timeIntervalSince(started) < 1.5)
         #expect(try fake.calls("/oauth/token").count == 1 && client.attempts == 1)
         #expect(failure.description == "token endpoint: timed out within the 400 ms upstream timeout (no time left to retry)", "\(failure)")

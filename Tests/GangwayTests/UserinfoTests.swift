@@ -6,7 +6,9 @@ import Testing
 @Suite("Userinfo", .serialized)
 struct UserinfoTests {
     /// A user's access token for the userinfo audience (and the tenant's API, as /oauth/token issues them).
-    func userToken(_ env: ManagedTenant, sub: String, scope: String, type: String = "at+jwt", extra: [String: JSONValue] = [:]) throws -> String {
+    func userToken(_ env: ManagedTenant, sub: String, scope: String, type: String = "at+jwt", extra: [String: JSONValue] = [:]) throws
+        -> String
+    {
         var claims: [String: JSONValue] = [
             "sub": .string(sub), "aud": [.string(env.managementAudience), .string(env.issuer + "userinfo")],
             "scope": .string(scope), "azp": .string(env.tenant.app.client_id),
@@ -20,8 +22,10 @@ struct UserinfoTests {
         let env = try ManagedTenant()
         let admin = try env.managementToken(ManagedTenant.allScopes)
         let user = try env.createUser(
-            ["email": "grace@example.com", "email_verified": true, "name": "Grace Hopper", "nickname": "amazing", "given_name": "Grace",
-             "family_name": "Hopper", "picture": "https://example.com/g.png", "username": "grace"],
+            [
+                "email": "grace@example.com", "email_verified": true, "name": "Grace Hopper", "nickname": "amazing", "given_name": "Grace",
+                "family_name": "Hopper", "picture": "https://example.com/g.png", "username": "grace",
+            ],
             token: admin
         )
         let sub = user["user_id"]?.stringValue ?? ""
@@ -72,20 +76,35 @@ struct UserinfoTests {
             ("garbage", "not.a.token"),
             ("expired", try userToken(env, sub: sub, scope: "openid", extra: ["iat": .int(now - 7200), "exp": .int(now - 3600)])),
             ("ID token with the right claims", try userToken(env, sub: sub, scope: "openid", type: "JWT")),
-            ("another tenant's token", try env.sign(
-                ["sub": .string(sub), "aud": .string(env.issuer + "userinfo"), "scope": "openid"], tenant: foreignIssuer)),
-            ("Management API audience only", try env.sign(["sub": .string(sub), "aud": .string(env.managementAudience), "scope": "openid"])),
+            (
+                "another tenant's token",
+                try env.sign(
+                    ["sub": .string(sub), "aud": .string(env.issuer + "userinfo"), "scope": "openid"], tenant: foreignIssuer)
+            ),
+            (
+                "Management API audience only",
+                try env.sign(["sub": .string(sub), "aud": .string(env.managementAudience), "scope": "openid"])
+            ),
             ("deleted user", doomedToken),
             ("blocked user", try userToken(env, sub: blocked, scope: "openid")),
-            ("machine-to-machine token", try env.sign(
-                ["sub": .string(env.m2mClient + "@clients"), "aud": .string(env.issuer + "userinfo"), "scope": "openid", "gty": "client-credentials"])),
+            (
+                "machine-to-machine token",
+                try env.sign(
+                    [
+                        "sub": .string(env.m2mClient + "@clients"), "aud": .string(env.issuer + "userinfo"), "scope": "openid",
+                        "gty": "client-credentials",
+                    ])
+            ),
         ]
         for (name, token) in cases {
             let answer = try env.call("GET", "/userinfo", token: token)
             #expect(answer.status == 401, "\(name): \(answer.raw)")
-            #expect(answer.object["error"] == "invalid_token" && answer.object["error_description"]?.stringValue?.isEmpty == false, "\(name)")
+            #expect(
+                answer.object["error"] == "invalid_token" && answer.object["error_description"]?.stringValue?.isEmpty == false, "\(name)")
             let challenge = answer.headers["www-authenticate"] ?? ""
-            #expect(challenge.hasPrefix("Bearer realm=\"\(env.issuer)\", error=\"invalid_token\", error_description=\""), "\(name): \(challenge)")
+            #expect(
+                challenge.hasPrefix("Bearer realm=\"\(env.issuer)\", error=\"invalid_token\", error_description=\""),
+                "\(name): \(challenge)")
             #expect(answer.object["sub"] == nil && answer.object["email"] == nil)
         }
 

@@ -29,7 +29,8 @@ struct TokenFunction: FunctionHandler {
                 let connection = try await token.databaseConnection(
                     named: grant == .password ? token.tenant.defaultConnection : try p.required("realm")
                 )
-                let username = try p.required("username"), password = try p.required("password")
+                let username = try p.required("username")
+                let password = try p.required("password")
                 let api = try await token.api(p.optional("audience"))
                 // Brute-force protection, then bcrypt; unknown user and wrong password look the same (403 invalid_grant).
                 let user = try await token.passwordLogin(connection, username: username, password: password)

@@ -4,7 +4,9 @@ import GangwayPlatform
 /// An application (Auth0 "client"): its id, a hash of its secret, and what it may do.
 public struct Application: Codable, Sendable, Equatable {
     public enum Kind: String, Codable, Sendable {
-        case regularWeb = "regular_web", spa, native, machineToMachine = "non_interactive"
+        case regularWeb = "regular_web"
+        case spa, native
+        case machineToMachine = "non_interactive"
     }
     public var clientId: String
     public var name: String

@@ -50,7 +50,8 @@ public enum ClientAuthentication {
         guard let data = Data(base64Encoded: String(parts[1].drop(while: { $0 == " " }))),
             let text = String(validating: Array(data), as: UTF8.self), let colon = text.firstIndex(of: ":")
         else { throw unauthorized }
-        let rawId = String(text[..<colon]), rawSecret = String(text[text.index(after: colon)...])
+        let rawId = String(text[..<colon])
+        let rawSecret = String(text[text.index(after: colon)...])
         guard let id = rawId.percentDecoded(plusAsSpace: true), let secret = rawSecret.percentDecoded(plusAsSpace: true), !id.isEmpty else {
             throw unauthorized
         }

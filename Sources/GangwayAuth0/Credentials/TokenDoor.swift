@@ -80,7 +80,10 @@ public enum BearerChallenge {
     public static func invalidToken(realm: String, _ description: String) -> HTTPError {
         HTTPError(
             401, "invalid_token", description,
-            headers: ["www-authenticate": "Bearer realm=\"\(quoted(realm))\", error=\"invalid_token\", error_description=\"\(quoted(description))\""]
+            headers: [
+                "www-authenticate":
+                    "Bearer realm=\"\(quoted(realm))\", error=\"invalid_token\", error_description=\"\(quoted(description))\""
+            ]
         )
     }
 

@@ -1,10 +1,11 @@
-import FoundationEssentials
 import CCrypt
+import FoundationEssentials
 import GangwayPlatform
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 /// bcrypt password hashes on the system libxcrypt (`crypt_gensalt_rn` + `crypt_rn`, both thread-safe).
@@ -22,8 +23,8 @@ public enum PasswordHash {
     public static let maxPasswordBytes = 511
 
     public enum Failure: Error, Sendable, Equatable {
-        case invalidPassword   // contains NUL, or too long for libxcrypt
-        case invalidCost       // outside 4...31
+        case invalidPassword  // contains NUL, or too long for libxcrypt
+        case invalidCost  // outside 4...31
         case randomUnavailable
         case cryptFailed
     }
@@ -83,8 +84,9 @@ public enum PasswordHash {
     static func isWellFormed(_ hash: String) -> Bool {
         let b = Array(hash.utf8)
         guard b.count == 60, b[0] == UInt8(ascii: "$"), b[1] == UInt8(ascii: "2"),
-              b[2] == UInt8(ascii: "a") || b[2] == UInt8(ascii: "b") || b[2] == UInt8(ascii: "y"),
-              b[3] == UInt8(ascii: "$"), b[6] == UInt8(ascii: "$") else { return false }
+            b[2] == UInt8(ascii: "a") || b[2] == UInt8(ascii: "b") || b[2] == UInt8(ascii: "y"),
+            b[3] == UInt8(ascii: "$"), b[6] == UInt8(ascii: "$")
+        else { return false }
         guard let d1 = digit(b[4]), let d2 = digit(b[5]) else { return false }
         let cost = d1 * 10 + d2
         guard (4...maxVerifyCost).contains(cost) else { return false }
@@ -98,7 +100,7 @@ public enum PasswordHash {
     private static func isBcryptBase64(_ c: UInt8) -> Bool {
         switch c {
         case UInt8(ascii: "."), UInt8(ascii: "/"),
-             UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
             return true
         default:
             return false

@@ -37,7 +37,6 @@ public struct UserDirectory: Sendable {
         case noSuchIdentity(provider: String, userId: String)
     }
 
-
     func recordKey(_ userId: String) -> String { StoreKeys.user(tenant.id, userId) }
     func loginKey(_ connection: String, _ login: String) -> String {
         StoreKeys.userLogin(tenant.id, connection: connection, User.normalize(login))
@@ -97,7 +96,9 @@ public struct UserDirectory: Sendable {
     /// one login. Throws `StoreError(.contention)` when the user keeps changing.
     @discardableResult
     public func modify(_ userId: String, _ change: (inout User) throws -> Void) async throws -> User? {
-        var claimed: Set<String> = [], held: Set<String> = [], connection = ""
+        var claimed: Set<String> = []
+        var held: Set<String> = []
+        var connection = ""
         do {
             let written: User? = try await store.update(User.self, at: recordKey(userId)) { record in
                 guard var user = record else { return nil }
@@ -189,7 +190,9 @@ public struct UserDirectory: Sendable {
             }
         } catch {
             _ = try? await modify(primaryId) { primary in
-                if !primary.identities.contains(where: { $0.provider == provider && $0.userId == userId }) { primary.identities.append(removed) }
+                if !primary.identities.contains(where: { $0.provider == provider && $0.userId == userId }) {
+                    primary.identities.append(removed)
+                }
             }
             throw error
         }
@@ -228,7 +231,9 @@ extension User {
         profile["picture"] = picture.map(JSONValue.string)
         profile["given_name"] = givenName.map(JSONValue.string)
         profile["family_name"] = familyName.map(JSONValue.string)
-        let own = identities.first ?? Identity(connection: connection, userId: String(userId.split(separator: "|").last ?? ""), provider: "auth0")
-        return Identity(connection: own.connection, userId: own.userId, provider: own.provider, isSocial: own.isSocial, profileData: profile)
+        let own =
+            identities.first ?? Identity(connection: connection, userId: String(userId.split(separator: "|").last ?? ""), provider: "auth0")
+        return Identity(
+            connection: own.connection, userId: own.userId, provider: own.provider, isSocial: own.isSocial, profileData: profile)
     }
 }

@@ -1,6 +1,6 @@
 import FoundationEssentials
-import Logging
 import GangwayPlatform
+import Logging
 
 /// An Auth0 tenant log event (`s`, `fp`, `fu`, `limit_wc`, `sertft`, …: `LogEventType`). Stored for 30 days
 /// under Auth0's field names and echoed as a JSON log line. Never carries a password, secret or token: only ids
@@ -18,7 +18,11 @@ public struct LogEntry: Codable, Sendable, Equatable {
     public var details: [String: JSONValue]?
 
     enum CodingKeys: String, CodingKey {
-        case logId = "log_id", date, type, description, clientId = "client_id", userId = "user_id", userName = "user_name"
+        case logId = "log_id"
+        case date, type, description
+        case clientId = "client_id"
+        case userId = "user_id"
+        case userName = "user_name"
         case connection, ip, details
     }
 
@@ -70,6 +74,7 @@ public struct TenantLog: Sendable {
     }
 
     public func events(after: String? = nil, limit: Int = 100) async throws -> [LogEntry] {
-        try await store.listValues(LogEntry.self, prefix: StoreKeys.logs(tenant.id), after: after.map { StoreKeys.log(tenant.id, $0) }, limit: limit)
+        try await store.listValues(
+            LogEntry.self, prefix: StoreKeys.logs(tenant.id), after: after.map { StoreKeys.log(tenant.id, $0) }, limit: limit)
     }
 }

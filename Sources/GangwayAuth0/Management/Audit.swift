@@ -9,9 +9,10 @@ extension ManagementCall {
         _ operation: String, _ request: FunctionRequest, userId: String? = nil,
         _ body: (inout LogEntry) async throws -> GatewayResponse
     ) async throws -> GatewayResponse {
-        var entry = LogEntry(type: .successAPIOperation, description: operation, clientId: token.clientId, userId: userId, ip: request.sourceIP)
+        var entry = LogEntry(
+            type: .successAPIOperation, description: operation, clientId: token.clientId, userId: userId, ip: request.sourceIP)
         var details: [String: JSONValue] = [
-            "request": ["method": .string(request.method), "path": .string(request.path)],
+            "request": ["method": .string(request.method), "path": .string(request.path)]
         ]
         do {
             let response = try await body(&entry)

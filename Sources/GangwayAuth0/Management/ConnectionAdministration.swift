@@ -49,7 +49,9 @@ public struct ConnectionChanges: Sendable {
     }
 
     static func isHTTPURL(_ s: String) -> Bool {
-        guard s.hasPrefix("https://") || s.hasPrefix("http://"), !s.contains(where: { $0.isWhitespace || $0.isNewline }) else { return false }
+        guard s.hasPrefix("https://") || s.hasPrefix("http://"), !s.contains(where: { $0.isWhitespace || $0.isNewline }) else {
+            return false
+        }
         let host = s.drop(while: { $0 != ":" }).dropFirst(3).prefix(while: { $0 != "/" && $0 != "?" && $0 != "#" })
         return !host.isEmpty
     }
@@ -102,7 +104,9 @@ extension ManagementCall {
     }
 
     /// `configuration` supplies GANGWAY_SECRET_KEY when the patch carries a new upstream client secret.
-    public func updateConnection(_ id: String?, _ changes: ConnectionChanges, configuration: Configuration = Configuration()) async throws -> Connection {
+    public func updateConnection(_ id: String?, _ changes: ConnectionChanges, configuration: Configuration = Configuration()) async throws
+        -> Connection
+    {
         let (found, _) = try await connection(id)
         return try await store.update(Connection.self, at: StoreKeys.connection(tenant.id, found.id)) { stored in
             guard var connection = stored else { throw Self.noSuchConnection }
@@ -133,6 +137,7 @@ extension ManagementCall {
             return try .json(200, body, headers: Management.noStore)
         }
         let page = matching.dropFirst(paging.page * paging.perPage).prefix(paging.perPage)
-        return try paging.response(key: "connections", items: page.map { $0.managementJSON(enabledClients: clients) }, total: matching.count)
+        return try paging.response(
+            key: "connections", items: page.map { $0.managementJSON(enabledClients: clients) }, total: matching.count)
     }
 }

@@ -107,7 +107,9 @@ extension ManagementCall {
         if let connectionId {
             let connection = try await connections.all().first(where: { $0.id == connectionId })
             guard connection?.name == found.connection else {
-                throw Payload.error("Payload validation error: 'The secondary user has no identity on connection \(connectionId)' on property connection_id.")
+                throw Payload.error(
+                    "Payload validation error: 'The secondary user has no identity on connection \(connectionId)' on property connection_id."
+                )
             }
         }
 

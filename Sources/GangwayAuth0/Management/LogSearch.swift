@@ -9,7 +9,8 @@ extension ManagementCall {
     public func logPage(_ paging: Paging) async throws -> (events: [LogEntry], total: Int) {
         let start = paging.page * paging.perPage
         guard start < Self.maxLogResults else {
-            throw Paging.queryError("Query validation error: 'You can only page through the first \(Self.maxLogResults) records' on property page.")
+            throw Paging.queryError(
+                "Query validation error: 'You can only page through the first \(Self.maxLogResults) records' on property page.")
         }
         // Keys are time-ordered, so the store lists oldest first: keep a window of the newest 1,000.
         var window: [StoreEntry] = []

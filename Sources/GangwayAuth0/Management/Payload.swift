@@ -58,10 +58,12 @@ public struct Payload: Sendable {
             return .some(nil)
         case .string(let s):
             if s.count < minLength {
-                throw Self.error("Payload validation error: 'String is too short (\(s.count) chars), minimum \(minLength)' on property \(key).")
+                throw Self.error(
+                    "Payload validation error: 'String is too short (\(s.count) chars), minimum \(minLength)' on property \(key).")
             }
             if s.count > maxLength {
-                throw Self.error("Payload validation error: 'String is too long (\(s.count) chars), maximum \(maxLength)' on property \(key).")
+                throw Self.error(
+                    "Payload validation error: 'String is too long (\(s.count) chars), maximum \(maxLength)' on property \(key).")
             }
             return .some(s)
         default:

@@ -38,7 +38,9 @@ public struct NewUser: Sendable {
         if let id = try payload.string("user_id", maxLength: 255) {
             // `auth0|` is added here; an id that already has a provider prefix would become `auth0|auth0|…`.
             guard let id, !id.contains("|") else {
-                throw Payload.error("Payload validation error: 'user_id must not contain \"|\"; send the id without the \"auth0|\" prefix' on property user_id.")
+                throw Payload.error(
+                    "Payload validation error: 'user_id must not contain \"|\"; send the id without the \"auth0|\" prefix' on property user_id."
+                )
             }
             customId = id
         }
@@ -125,7 +127,9 @@ enum UserFields {
     static func email(_ payload: Payload) throws(HTTPError) -> String? {
         guard let email = try payload.string("email", maxLength: 254) ?? nil else { return nil }
         guard Payload.isEmail(email) else {
-            throw Payload.error("Payload validation error: 'Object didn't pass validation for format email: \(email)' on property email (The user's email).")
+            throw Payload.error(
+                "Payload validation error: 'Object didn't pass validation for format email: \(email)' on property email (The user's email)."
+            )
         }
         return email
     }
@@ -134,7 +138,8 @@ enum UserFields {
     static func username(_ payload: Payload, nullable: Bool) throws(HTTPError) -> String?? {
         guard let value = try payload.string("username", nullable: nullable, maxLength: 128) else { return nil }
         if let name = value, name.contains(where: { $0.isWhitespace || $0.isNewline }) {
-            throw Payload.error("Payload validation error: 'Object didn't pass validation for format username: \(name)' on property username.")
+            throw Payload.error(
+                "Payload validation error: 'Object didn't pass validation for format username: \(name)' on property username.")
         }
         return .some(value)
     }
@@ -143,7 +148,8 @@ enum UserFields {
     static func password(_ payload: Payload) throws(HTTPError) -> String? {
         guard let password = try payload.string("password", maxLength: 1024) ?? nil else { return nil }
         guard password.utf8.count <= 72 else {
-            throw Payload.error("Payload validation error: 'String is too long (\(password.utf8.count) bytes), maximum 72' on property password.")
+            throw Payload.error(
+                "Payload validation error: 'String is too long (\(password.utf8.count) bytes), maximum 72' on property password.")
         }
         guard !password.utf8.contains(0) else {
             throw Payload.error("Payload validation error: 'Password contains a NUL character' on property password.")
@@ -199,7 +205,8 @@ extension ManagementCall {
         guard let id, !id.isEmpty else { throw Self.noSuchUser }
         let updated = try await users.modify(id) { user in
             if let connection = changes.connection, connection != user.connection {
-                throw Payload.error("Payload validation error: 'The user has no identity on connection \(connection)' on property connection.")
+                throw Payload.error(
+                    "Payload validation error: 'The user has no identity on connection \(connection)' on property connection.")
             }
             changes.apply(to: &user)
         }

@@ -98,14 +98,18 @@ public struct MigrationSource: Codable, Sendable, Equatable {
             port = rest[rest.index(after: colon)...]
         }
         if let port {
-            guard !port.isEmpty, port.count <= 5, port.allSatisfy(\.isASCIIDigit), let n = Int(port), (1...65535).contains(n) else { return nil }
+            guard !port.isEmpty, port.count <= 5, port.allSatisfy(\.isASCIIDigit), let n = Int(port), (1...65535).contains(n) else {
+                return nil
+            }
         }
         if !host.hasPrefix("[") {
             let labels = host.split(separator: ".", omittingEmptySubsequences: false)
-            guard labels.allSatisfy({ label in
-                !label.isEmpty && label.count <= 63 && !label.hasPrefix("-") && !label.hasSuffix("-")
-                    && label.allSatisfy { $0.isASCIIDigit || $0.isASCIILetter || $0 == "-" }
-            }) else { return nil }
+            guard
+                labels.allSatisfy({ label in
+                    !label.isEmpty && label.count <= 63 && !label.hasPrefix("-") && !label.hasSuffix("-")
+                        && label.allSatisfy { $0.isASCIIDigit || $0.isASCIILetter || $0 == "-" }
+                })
+            else { return nil }
         }
         let lowerHost = host.lowercased()
         let loopback = lowerHost == "localhost" || lowerHost == "[::1]" || lowerHost.hasPrefix("127.")
@@ -132,7 +136,9 @@ public struct MigrationSources: Sendable {
 
     /// Every source, in creation order (the order re-mint tries them in).
     public func all() async throws -> [MigrationSource] {
-        try await store.listValues(MigrationSource.self, prefix: MigrationSource.prefix(tenant.id)).sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
+        try await store.listValues(MigrationSource.self, prefix: MigrationSource.prefix(tenant.id)).sorted {
+            ($0.createdAt, $0.id) < ($1.createdAt, $1.id)
+        }
     }
 
     public func get(_ id: String) async throws -> (MigrationSource, Int64)? {

@@ -28,7 +28,9 @@ public struct MigrationSourceInput: Sendable {
         name = try payload.string("name", maxLength: 128) ?? nil
         provider = try payload.string("provider") ?? nil
         if let provider, !MigrationSource.providers.contains(provider) {
-            throw Payload.error("Payload validation error: 'Invalid value \"\(provider)\", expected one of: \(MigrationSource.providers.joined(separator: ", "))' on property provider.")
+            throw Payload.error(
+                "Payload validation error: 'Invalid value \"\(provider)\", expected one of: \(MigrationSource.providers.joined(separator: ", "))' on property provider."
+            )
         }
         connection = try payload.string("connection", maxLength: 128) ?? nil
         enabled = try payload.bool("enabled")
@@ -68,7 +70,8 @@ extension ManagementCall {
 
     /// 400 unless `name` is one of the tenant's connections.
     func requireConnection(_ name: String) async throws {
-        guard try await store.listValues(Connection.self, prefix: StoreKeys.connections(tenant.id)).contains(where: { $0.name == name }) else {
+        guard try await store.listValues(Connection.self, prefix: StoreKeys.connections(tenant.id)).contains(where: { $0.name == name })
+        else {
             throw Payload.error("Payload validation error: 'No connection named \"\(name)\"' on property connection.")
         }
     }
@@ -86,7 +89,8 @@ extension ManagementCall {
             throw Payload.error("Payload validation error: 'Missing required property: credentials.client_secret'.")
         }
         guard !MigrationSource.looksMasked(secret) else {
-            throw Payload.error("Payload validation error: 'Expected the secret, not a redacted placeholder' on property credentials.client_secret.")
+            throw Payload.error(
+                "Payload validation error: 'Expected the secret, not a redacted placeholder' on property credentials.client_secret.")
         }
         let connection = input.connection ?? tenant.defaultConnection
         try await requireConnection(connection)
@@ -108,7 +112,9 @@ extension ManagementCall {
 
     /// Applies a partial update. The secret is kept unless a new one is sent; moving the source to another
     /// domain or client id requires the secret again, so a stored secret can never be redirected to a new host.
-    public func updateMigrationSource(_ id: String?, _ input: MigrationSourceInput, box: @autoclosure () throws -> SecretBox) async throws -> MigrationSource {
+    public func updateMigrationSource(_ id: String?, _ input: MigrationSourceInput, box: @autoclosure () throws -> SecretBox) async throws
+        -> MigrationSource
+    {
         if let connection = input.connection { try await requireConnection(connection) }
         guard let id, !id.isEmpty else { throw Self.noSuchMigrationSource }
         return try await store.update(MigrationSource.self, at: MigrationSource.key(tenant.id, id)) { record in

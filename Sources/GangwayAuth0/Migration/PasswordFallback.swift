@@ -66,7 +66,9 @@ public struct PasswordFallback: Sendable {
         public var elapsedMs: Int
 
         public var details: [String: JSONValue] {
-            var d: [String: JSONValue] = ["upstream": .string(cause), "attempts": .int(Int64(attempts)), "elapsed_ms": .int(Int64(elapsedMs))]
+            var d: [String: JSONValue] = [
+                "upstream": .string(cause), "attempts": .int(Int64(attempts)), "elapsed_ms": .int(Int64(elapsedMs)),
+            ]
             if let status { d["upstream_status"] = .int(Int64(status)) }
             return d
         }
@@ -89,7 +91,8 @@ public struct PasswordFallback: Sendable {
             let profile = try upstream.userinfo(accessToken: accessToken)
             return .success(Identity(profile: profile, attempts: upstream.attempts, elapsedMs: upstream.budget.elapsedMs))
         } catch {
-            return .failure(Failure(cause: error.description, status: error.status, attempts: upstream.attempts, elapsedMs: upstream.budget.elapsedMs))
+            return .failure(
+                Failure(cause: error.description, status: error.status, attempts: upstream.attempts, elapsedMs: upstream.budget.elapsedMs))
         }
     }
 }

@@ -7,9 +7,10 @@ extension RefreshTokens {
     public static func isGangwayFormat(_ token: String) -> Bool {
         guard token.hasPrefix("v1.") else { return false }
         let body = token.utf8.dropFirst(3)
-        return body.count == 43 && body.allSatisfy { b in
-            (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39) || b == 0x2D || b == 0x5F
-        }
+        return body.count == 43
+            && body.allSatisfy { b in
+                (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39) || b == 0x2D || b == 0x5F
+            }
     }
 }
 
@@ -77,7 +78,8 @@ public struct RefreshRemint: Sendable {
         guard try await store.insertJSONIfAbsent(key, Claim(state: .pending, at: Self.now()), ttl: pendingTTL) else {
             let existing = try await store.getJSON(Claim.self, key)?.0
             throw Failure.alreadyRedeemed(
-                existing?.state == .pending ? "the upstream refresh token is being re-minted by a concurrent request"
+                existing?.state == .pending
+                    ? "the upstream refresh token is being re-minted by a concurrent request"
                     : "the upstream refresh token was already re-minted once"
             )
         }
@@ -156,7 +158,9 @@ public struct RefreshRemint: Sendable {
         func usable(_ user: User) async throws -> User {
             guard !user.blocked else { throw UserUnavailable.because("the local user \(user.userId) is blocked") }
             if let tied = user.upstreamSub {
-                guard tied == sub else { throw UserUnavailable.because("the local user \(user.userId) belongs to another upstream identity") }
+                guard tied == sub else {
+                    throw UserUnavailable.because("the local user \(user.userId) belongs to another upstream identity")
+                }
                 return user
             }
             return try await users.modify(user.userId) { if $0.upstreamSub == nil { $0.upstreamSub = sub } } ?? user

@@ -18,9 +18,12 @@ extension TokenEndpoint {
 
         let outcome: RefreshRemint.Success
         do {
-            outcome = try await RefreshRemint(store: store, tenant: tenant, configuration: configuration).redeem(presented, forwardedFor: ip)
+            outcome = try await RefreshRemint(store: store, tenant: tenant, configuration: configuration).redeem(
+                presented, forwardedFor: ip)
         } catch RefreshRemint.Failure.rejected(let attempts) {
-            await record(.failedRefreshTokenExchange, "Unknown or invalid refresh token: no migration source accepted it.", details: ["upstream": .array(attempts)])
+            await record(
+                .failedRefreshTokenExchange, "Unknown or invalid refresh token: no migration source accepted it.",
+                details: ["upstream": .array(attempts)])
             throw RefreshTokens.invalid
         } catch RefreshRemint.Failure.alreadyRedeemed(let why) {
             await record(.failedRefreshTokenExchange, "Unknown or invalid refresh token: \(why).")
@@ -33,7 +36,8 @@ extension TokenEndpoint {
             throw RefreshTokens.invalid
         }
 
-        let user = outcome.user, source = outcome.source
+        let user = outcome.user
+        let source = outcome.source
         let scopes = ScopePolicy.user(requested: requested, api: api, tenant: tenant, client: client.application)
         let now = Int64(Date.now.timeIntervalSince1970)
         let refresh = try await RefreshTokens(store: store, tenant: tenant).issue(

@@ -48,7 +48,8 @@ public final class UpstreamAuth0 {
 
         /// A tenant's `/oauth/token` and `/userinfo` under one base URL (a migration source's domain).
         public static func tenant(_ baseURL: String) -> Endpoints {
-            Endpoints(token: baseURL + "/oauth/token", tokenLabel: "token endpoint", userinfo: baseURL + "/userinfo", userinfoLabel: "userinfo")
+            Endpoints(
+                token: baseURL + "/oauth/token", tokenLabel: "token endpoint", userinfo: baseURL + "/userinfo", userinfoLabel: "userinfo")
         }
     }
 
@@ -80,10 +81,11 @@ public final class UpstreamAuth0 {
     public func passwordRealmGrant(
         realm: String, username: String, password: String, clientId: String, secret: String, scope: String, forwardedFor: String?
     ) throws(Failure) -> String {
-        try grant([
-            ("grant_type", GrantType.passwordRealm.rawValue), ("realm", realm), ("username", username), ("password", password),
-            ("client_id", clientId), ("client_secret", secret), ("scope", scope),
-        ], forwardedFor: forwardedFor)
+        try grant(
+            [
+                ("grant_type", GrantType.passwordRealm.rawValue), ("realm", realm), ("username", username), ("password", password),
+                ("client_id", clientId), ("client_secret", secret), ("scope", scope),
+            ], forwardedFor: forwardedFor)
     }
 
     /// `grant_type=refresh_token`: the upstream's access token when it redeems the refresh token.
@@ -98,9 +100,12 @@ public final class UpstreamAuth0 {
 
     /// The profile the upstream's access token speaks for, with a usable `sub`.
     public func userinfo(accessToken: String) throws(Failure) -> UpstreamProfile {
-        let label = endpoints.userinfoLabel, url = endpoints.userinfo, http = budget.http
+        let label = endpoints.userinfoLabel
+        let url = endpoints.userinfo
+        let http = budget.http
         let answer = try call(label) { remaining, fresh throws(UpstreamError) in
-            try http.get(url: url, headers: [("Authorization", "Bearer " + accessToken)], totalTimeout: .some(remaining), freshConnection: fresh)
+            try http.get(
+                url: url, headers: [("Authorization", "Bearer " + accessToken)], totalTimeout: .some(remaining), freshConnection: fresh)
         }
         guard answer.status == 200 else { throw Failure(description: "\(label) answered " + Self.describe(answer), status: answer.status) }
         guard let claims = Self.object(answer), let profile = UpstreamProfile(claims) else {
@@ -110,7 +115,9 @@ public final class UpstreamAuth0 {
     }
 
     func grant(_ fields: [(String, String)], forwardedFor: String?) throws(Failure) -> String {
-        let label = endpoints.tokenLabel, url = endpoints.token, http = budget.http
+        let label = endpoints.tokenLabel
+        let url = endpoints.token
+        let http = budget.http
         let headers = forwardedFor.flatMap { $0.isEmpty ? nil : [("auth0-forwarded-for", $0)] } ?? []
         let answer = try call(label) { remaining, fresh throws(UpstreamError) in
             try http.postForm(url: url, fields: fields, headers: headers, totalTimeout: .some(remaining), freshConnection: fresh)
@@ -124,13 +131,16 @@ public final class UpstreamAuth0 {
 
     /// One call under the retry policy: an answer below 500 is returned; a 5xx or no answer is retried while
     /// requests and time remain, then thrown.
-    func call(_ label: String, _ send: (_ remaining: Duration, _ fresh: Bool) throws(UpstreamError) -> UpstreamResponse) throws(Failure) -> UpstreamResponse {
+    func call(_ label: String, _ send: (_ remaining: Duration, _ fresh: Bool) throws(UpstreamError) -> UpstreamResponse) throws(Failure)
+        -> UpstreamResponse
+    {
         var requests = 0
         var last: String?
         while true {
             let remaining = budget.remaining
             guard remaining > Self.minimumAttempt else {
-                throw Failure(description: last.map { $0 + " (no time left to retry)" } ?? "\(label): time budget exhausted", status: lastStatus)
+                throw Failure(
+                    description: last.map { $0 + " (no time left to retry)" } ?? "\(label): time budget exhausted", status: lastStatus)
             }
             let sent: Int
             do {
@@ -209,7 +219,8 @@ public struct UpstreamProfile: Sendable {
     /// provider (`isSocial` only for a provider other than `auth0`), else a fresh `auth0|…` id. `login` (what the
     /// user typed, and the upstream accepted) is indexed when the profile names no match.
     public func newUser(connection: String, login: String? = nil, passwordHash: String? = nil, now: Date = .now) -> User {
-        var email = text("email"), username = text("username") ?? text("preferred_username")
+        var email = text("email")
+        var username = text("username") ?? text("preferred_username")
         if let login {
             let typed = User.normalize(login)
             if ![email, username].compactMap({ $0.map(User.normalize) }).contains(typed) {

@@ -24,13 +24,17 @@ extension UserDirectory.Failure: HTTPAnswerable {
         case .noSuchUser: ManagementCall.noSuchUser
         case .noSuchSecondary: HTTPError(404, "inexistent_user", "The secondary user does not exist.")
         case .alreadyLinked(let toThisPrimary):
-            HTTPError(409, "conflict", toThisPrimary
-                ? "The secondary account is already linked to this user."
-                : "The secondary account is already linked to another user.")
+            HTTPError(
+                409, "conflict",
+                toThisPrimary
+                    ? "The secondary account is already linked to this user."
+                    : "The secondary account is already linked to another user.")
         case .secondaryHasLinks:
             HTTPError(400, "operation_not_supported", "The secondary account has linked accounts of its own; unlink them first.")
         case .primaryIsLinked(let primary):
-            HTTPError(400, "operation_not_supported", "The primary account is itself linked as a secondary of \(primary); link to that user instead.")
+            HTTPError(
+                400, "operation_not_supported",
+                "The primary account is itself linked as a secondary of \(primary); link to that user instead.")
         case .noSuchIdentity(let provider, let userId):
             HTTPError(404, "inexistent_identity", "The user has no identity \(provider)|\(userId).")
         }

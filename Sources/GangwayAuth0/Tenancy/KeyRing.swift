@@ -1,6 +1,6 @@
 import FoundationEssentials
-import Synchronization
 import GangwayPlatform
+import Synchronization
 
 /// A tenant's signing keys, ready to sign with the current key and to verify against every published key.
 /// Private keys are parsed lazily: a cold function pays only for the key it uses, and a warm worker parses
@@ -59,7 +59,9 @@ public final class KeyRing: Sendable {
     }
 
     /// Verifies a token issued by this tenant: RS256, a published `kid`, `iss` = our issuer, unexpired.
-    public func verify(_ token: String, audience: String?, now: Int64 = Int64(Date.now.timeIntervalSince1970)) throws(JWTError) -> [String: JSONValue] {
+    public func verify(_ token: String, audience: String?, now: Int64 = Int64(Date.now.timeIntervalSince1970)) throws(JWTError) -> [String:
+        JSONValue]
+    {
         try JWT.verify(token, keys: { self.key($0) }, issuer: tenant.issuer, audience: audience, now: now)
     }
 }

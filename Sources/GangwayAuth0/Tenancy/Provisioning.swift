@@ -28,9 +28,16 @@ public struct Provisioning: Sendable {
             public var clientSecret: String?
             public var audience: String?
 
-            enum CodingKeys: String, CodingKey { case clientId = "client_id", clientSecret = "client_secret", audience }
+            enum CodingKeys: String, CodingKey {
+                case clientId = "client_id"
+                case clientSecret = "client_secret"
+                case audience
+            }
         }
-        public struct ConnectionRef: Codable, Sendable { public var id: String; public var name: String }
+        public struct ConnectionRef: Codable, Sendable {
+            public var id: String
+            public var name: String
+        }
         public var created: Bool
         public var tenant: String
         public var issuer: String
@@ -86,7 +93,8 @@ public struct Provisioning: Sendable {
             id: "con_" + Random.identifier(length: 16), name: Connection.defaultName, strategy: .database,
             options: ["import_mode": false], createdAt: .now
         )
-        let management = ResourceServer(identifier: tenant.managementAudience, name: "Auth0 Management API", scopes: Self.managementScopes + Self.currentUserScopes)
+        let management = ResourceServer(
+            identifier: tenant.managementAudience, name: "Auth0 Management API", scopes: Self.managementScopes + Self.currentUserScopes)
 
         // Records first, domain claims last: until a domain points at the tenant nobody can reach it,
         // so a crash half-way leaves no half-built tenant visible.

@@ -44,7 +44,8 @@ public struct LoginThrottle: Sendable {
     @discardableResult
     public func recordFailure(connection: String, username: String) async throws -> Bool {
         let key = key(connection: connection, username: username)
-        let limit = max(1, settings.bruteForceLimit), window = Int64(max(1, settings.bruteForceWindow))
+        let limit = max(1, settings.bruteForceLimit)
+        let window = Int64(max(1, settings.bruteForceWindow))
         var now = Self.now()
         // Kept while it matters: the rest of the window, or the block.
         let lifetime = { (record: Record) in Duration.seconds(max(1, (record.blockedUntil ?? record.since + window) - now)) }

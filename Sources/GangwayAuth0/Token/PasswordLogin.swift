@@ -70,7 +70,9 @@ public struct PasswordLogin: Sendable {
             }
             let outcome: Outcome
             do {
-                outcome = try await migrate(fallback, connection: connection, username: username, password: password, local: local, endUserIP: endUserIP, secrets: secrets)
+                outcome = try await migrate(
+                    fallback, connection: connection, username: username, password: password, local: local, endUserIP: endUserIP,
+                    secrets: secrets)
             } catch let failure as PasswordFallback.Failure {
                 // `migrate` has spent one bcrypt hash on every path: never faster than a local wrong password.
                 try await throttle.recordFailure(connection: connection.name, username: username)
@@ -115,7 +117,8 @@ public struct PasswordLogin: Sendable {
         guard let secrets else { throw misconfigured("no GANGWAY_SECRET_KEY to open the client secret") }
         let secret: String
         do {
-            secret = try secrets.open(fallback.sealedSecret, context: PasswordFallback.secretContext(tenant: tenant.id, connectionId: connection.id))
+            secret = try secrets.open(
+                fallback.sealedSecret, context: PasswordFallback.secretContext(tenant: tenant.id, connectionId: connection.id))
         } catch {
             throw misconfigured("the client secret does not open (\(error.description))")
         }
@@ -136,7 +139,10 @@ public struct PasswordLogin: Sendable {
             m.cause = "sub mismatch: upstream sub \(identity.sub) is not local user \(user.userId)'s"
             return m
         }
-        guard let hash = hashed else { f.cause = "the password cannot be hashed locally"; throw f }
+        guard let hash = hashed else {
+            f.cause = "the password cannot be hashed locally"
+            throw f
+        }
         let users = UserDirectory(store: store, tenant: tenant)
 
         // Known locally without a hash: attach it (if nobody set one meanwhile).
@@ -175,7 +181,9 @@ public struct PasswordLogin: Sendable {
 
     /// Sets the hash on a user that has none; if one appeared meanwhile, accepts when the upstream identity is the
     /// user's or the password matches it. Nil when the user is gone or is someone else.
-    private func attach(_ hash: String, to userId: String, identity: PasswordFallback.Identity, password: String, users: UserDirectory) async throws -> Outcome? {
+    private func attach(_ hash: String, to userId: String, identity: PasswordFallback.Identity, password: String, users: UserDirectory)
+        async throws -> Outcome?
+    {
         var attached = false
         let user = try await users.modify(userId) { user in
             attached = false

@@ -39,7 +39,10 @@ public struct RefreshTokens: Sendable {
         public var successor: String?
     }
 
-    struct FamilyRevocation: Codable { var revokedAt: Int64; var reason: String }
+    struct FamilyRevocation: Codable {
+        var revokedAt: Int64
+        var reason: String
+    }
 
     func key(_ hash: String) -> String { StoreKeys.refreshToken(tenant.id, hash: hash) }
     func familyKey(_ family: String) -> String { StoreKeys.refreshTokenFamily(tenant.id, family) }

@@ -73,7 +73,8 @@ public final class TokenEndpoint {
     }
 
     public func record(
-        _ type: LogEventType, _ description: String, user: User? = nil, userId: String? = nil, userName: String? = nil, connection: String? = nil,
+        _ type: LogEventType, _ description: String, user: User? = nil, userId: String? = nil, userName: String? = nil,
+        connection: String? = nil,
         details: [String: JSONValue]? = nil
     ) async {
         logged = true
@@ -88,11 +89,12 @@ public final class TokenEndpoint {
 
     private func logFailure(_ error: HTTPError) async {
         guard !logged, let grantType else { return }
-        let type: LogEventType = switch grantType {
-        case .refreshToken: .failedRefreshTokenExchange
-        case .clientCredentials: .failedClientCredentialsExchange
-        default: .failedPasswordExchange
-        }
+        let type: LogEventType =
+            switch grantType {
+            case .refreshToken: .failedRefreshTokenExchange
+            case .clientCredentials: .failedClientCredentialsExchange
+            default: .failedPasswordExchange
+            }
         await record(type, error.message, userName: try? parameters.optional("username"), connection: try? parameters.optional("realm"))
     }
 
@@ -133,7 +135,9 @@ public final class TokenEndpoint {
             guard !user.blocked else { throw PasswordLogin.Failure.blocked(user) }
             return user
         } catch PasswordLogin.Failure.upstream(let failure, let user) {
-            await record(user == nil ? .failedLoginUnknownUser : .failedLoginWrongPassword, "Wrong email or password.", user: user, userName: username, connection: c, details: failure.details)
+            await record(
+                user == nil ? .failedLoginUnknownUser : .failedLoginWrongPassword, "Wrong email or password.", user: user,
+                userName: username, connection: c, details: failure.details)
             throw Self.wrongPassword
         } catch PasswordLogin.Failure.throttled {
             await record(.blockedAccount, "Too many consecutive login attempts; the account is blocked.", userName: username, connection: c)
@@ -163,7 +167,9 @@ public final class TokenEndpoint {
             await record(.failedRefreshTokenExchange, "Unknown or invalid refresh token: \(why).")
             throw RefreshTokens.invalid
         } catch RefreshTokens.Failure.reused(let old) {
-            await record(.refreshTokenReused, "A rotated refresh token was reused; its family has been revoked.", userId: old.userId, connection: old.connection)
+            await record(
+                .refreshTokenReused, "A rotated refresh token was reused; its family has been revoked.", userId: old.userId,
+                connection: old.connection)
             throw RefreshTokens.invalid
         }
     }
@@ -186,7 +192,8 @@ public final class TokenEndpoint {
 
     /// The client grant letting `client` call `api`; 403 `access_denied` in Auth0's words when there is none.
     public func clientGrant(_ client: AuthenticatedClient, _ api: ResourceServer) async throws -> ClientGrant {
-        guard let (grant, _) = try await store.getJSON(ClientGrant.self, StoreKeys.clientGrant(tenant.id, client.clientId, api.identifier)) else {
+        guard let (grant, _) = try await store.getJSON(ClientGrant.self, StoreKeys.clientGrant(tenant.id, client.clientId, api.identifier))
+        else {
             throw HTTPError(
                 403, "access_denied",
                 "Client is not authorized to access \"\(api.identifier)\". You need to create a \"client-grant\" associated to this API. See: https://auth0.com/docs/api/v2#!/Client_Grants/post_client_grants"

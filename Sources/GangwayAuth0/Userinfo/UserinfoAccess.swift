@@ -19,7 +19,8 @@ extension FunctionContext {
         let verifier = try await TokenVerifier.load(store, tenant: tenant)
         let token = try verifier.verify(AccessToken.bearer(in: request), as: AccessToken.self, at: .userinfo)
         guard token.scopes.contains("openid") else {
-            throw BearerChallenge.insufficientScope(realm: tenant.issuer, scope: "openid", "The access token was not granted the openid scope.")
+            throw BearerChallenge.insufficientScope(
+                realm: tenant.issuer, scope: "openid", "The access token was not granted the openid scope.")
         }
         guard !token.isMachineToMachine, let (user, _) = try await UserDirectory(store: store, tenant: tenant).get(token.subject) else {
             throw BearerChallenge.invalidToken(realm: tenant.issuer, "The token's user does not exist.")

@@ -46,14 +46,18 @@ public protocol FunctionHandler: Sendable {
 extension FunctionHandler {
     /// Answers one raw event in this process, against `store`, by the very path the drivers take
     /// (event size limit, decoding, error shape): endpoint rules are tested without starting a process.
-    public func respond(toEventBytes event: [UInt8], store: any KeyValueStore, configuration: Configuration = Configuration()) async -> GatewayResponse {
+    public func respond(toEventBytes event: [UInt8], store: any KeyValueStore, configuration: Configuration = Configuration()) async
+        -> GatewayResponse
+    {
         let handled = await Function(self, configuration: configuration, store: store).handle(eventBytes: event)
         handled.afterDelivery()
         return handled.response
     }
 
     /// Answers one event in this process, against `store`, by the very path the drivers take.
-    public func respond(to event: GatewayEvent, store: any KeyValueStore, configuration: Configuration = Configuration()) async throws -> GatewayResponse {
+    public func respond(to event: GatewayEvent, store: any KeyValueStore, configuration: Configuration = Configuration()) async throws
+        -> GatewayResponse
+    {
         await respond(toEventBytes: Array(try JSON.encode(event)), store: store, configuration: configuration)
     }
 }

@@ -58,7 +58,10 @@ public struct RouteTable: Codable, Sendable {
             var matched = true
             for (p, s) in zip(pattern, segments) {
                 if p.hasPrefix("{") && p.hasSuffix("}") {
-                    guard !s.isEmpty else { matched = false; break }
+                    guard !s.isEmpty else {
+                        matched = false
+                        break
+                    }
                     guard let value = String(s).percentDecoded() else { return .badPath }
                     parameters[String(p.dropFirst().dropLast())] = value
                 } else if p != s {

@@ -1,6 +1,7 @@
 import FoundationEssentials
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// One keep-alive HTTP/1.1 connection to the Lambda Runtime API (`AWS_LAMBDA_RUNTIME_API`, `host:port`).
@@ -34,7 +35,8 @@ final class RuntimeAPIConnection {
     /// - Parameter endpoint: `host:port`, as Lambda sets `AWS_LAMBDA_RUNTIME_API`.
     init(endpoint: String, maxResponseBytes: Int) throws(Failure) {
         guard let colon = endpoint.lastIndex(of: ":"), !endpoint[..<colon].isEmpty,
-              let port = Int(endpoint[endpoint.index(after: colon)...]), (1...65535).contains(port) else {
+            let port = Int(endpoint[endpoint.index(after: colon)...]), (1...65535).contains(port)
+        else {
             throw Failure(description: "AWS_LAMBDA_RUNTIME_API is not host:port")
         }
         self.host = String(endpoint[..<colon]).trimmingBrackets()
@@ -178,14 +180,18 @@ final class RuntimeAPIConnection {
         } else if let length = headers["content-length"].flatMap({ Int($0) }), length >= 0 {
             guard length <= maxResponseBytes else { throw AttemptFailure(description: "response too large", beforeResponse: false) }
             while buffer.count < length {
-                guard try fill(deadline: deadline) else { throw AttemptFailure(description: "connection closed mid-body", beforeResponse: false) }
+                guard try fill(deadline: deadline) else {
+                    throw AttemptFailure(description: "connection closed mid-body", beforeResponse: false)
+                }
             }
             body = Array(buffer[..<length])
             buffer.removeFirst(length)
         } else {
             // No length: the body runs to the end of the connection.
             while try fill(deadline: deadline) {
-                guard buffer.count <= maxResponseBytes else { throw AttemptFailure(description: "response too large", beforeResponse: false) }
+                guard buffer.count <= maxResponseBytes else {
+                    throw AttemptFailure(description: "response too large", beforeResponse: false)
+                }
             }
             body = buffer
             close()
@@ -199,7 +205,9 @@ final class RuntimeAPIConnection {
         while true {
             var lineEnd = buffer.firstIndex(of: 10)
             while lineEnd == nil {
-                guard try fill(deadline: deadline) else { throw AttemptFailure(description: "connection closed mid-body", beforeResponse: false) }
+                guard try fill(deadline: deadline) else {
+                    throw AttemptFailure(description: "connection closed mid-body", beforeResponse: false)
+                }
                 lineEnd = buffer.firstIndex(of: 10)
             }
             let sizeField = buffer[..<lineEnd!].split(separator: UInt8(ascii: ";"), omittingEmptySubsequences: false).first ?? []
@@ -208,9 +216,13 @@ final class RuntimeAPIConnection {
                 throw AttemptFailure(description: "malformed chunk", beforeResponse: false)
             }
             buffer.removeFirst(lineEnd! + 1)
-            guard body.count + size <= maxResponseBytes else { throw AttemptFailure(description: "response too large", beforeResponse: false) }
+            guard body.count + size <= maxResponseBytes else {
+                throw AttemptFailure(description: "response too large", beforeResponse: false)
+            }
             while buffer.count < size + 2 {
-                guard try fill(deadline: deadline) else { throw AttemptFailure(description: "connection closed mid-body", beforeResponse: false) }
+                guard try fill(deadline: deadline) else {
+                    throw AttemptFailure(description: "connection closed mid-body", beforeResponse: false)
+                }
             }
             if size == 0 {
                 // No trailers are sent by the Runtime API; the last chunk ends with an empty line.

@@ -1,6 +1,7 @@
 import FoundationEssentials
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The AWS Lambda Runtime API loop (as in swift-aws-lambda-runtime): GET the next invocation,
@@ -48,7 +49,8 @@ struct RuntimeAPIDriver {
                 _ = try connection.send(method: "POST", path: "\(base)/invocation/\(id)/response", body: Array(body), timeout: .seconds(10))
             } catch {
                 let report = #"{"errorType":"Runtime.ResponseFailed","errorMessage":"could not deliver the response"}"#
-                _ = try? connection.send(method: "POST", path: "\(base)/invocation/\(id)/error", body: Array(report.utf8), timeout: .seconds(10))
+                _ = try? connection.send(
+                    method: "POST", path: "\(base)/invocation/\(id)/error", body: Array(report.utf8), timeout: .seconds(10))
             }
         }
     }

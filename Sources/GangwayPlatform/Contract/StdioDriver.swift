@@ -1,6 +1,7 @@
 import FoundationEssentials
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// One event on stdin, one response on stdout, exit 0: the contract `gangway serve --mode cgi` and

@@ -48,7 +48,10 @@ private final class PKeyContextPool: @unchecked Sendable {
         defer {
             let maxIdle = self.maxIdle
             let extra: Context? = free.withLock { list in
-                if list.count < maxIdle { list.append(ctx); return nil }
+                if list.count < maxIdle {
+                    list.append(ctx)
+                    return nil
+                }
                 return ctx
             }
             if let extra { EVP_PKEY_CTX_free(extra.pointer) }
@@ -93,17 +96,23 @@ public final class RSAKey: @unchecked Sendable {
         self.signPool = PKeyContextPool {
             guard let ctx = EVP_PKEY_CTX_new_from_pkey(nil, shared.pointer, nil) else { return nil }
             guard EVP_PKEY_sign_init(ctx) == 1,
-                  EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) == 1,
-                  EVP_PKEY_CTX_set_signature_md(ctx, EVP_sha256()) == 1
-            else { EVP_PKEY_CTX_free(ctx); return nil }
+                EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) == 1,
+                EVP_PKEY_CTX_set_signature_md(ctx, EVP_sha256()) == 1
+            else {
+                EVP_PKEY_CTX_free(ctx)
+                return nil
+            }
             return ctx
         }
         self.verifyPool = PKeyContextPool {
             guard let ctx = EVP_PKEY_CTX_new_from_pkey(nil, shared.pointer, nil) else { return nil }
             guard EVP_PKEY_verify_init(ctx) == 1,
-                  EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) == 1,
-                  EVP_PKEY_CTX_set_signature_md(ctx, EVP_sha256()) == 1
-            else { EVP_PKEY_CTX_free(ctx); return nil }
+                EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) == 1,
+                EVP_PKEY_CTX_set_signature_md(ctx, EVP_sha256()) == 1
+            else {
+                EVP_PKEY_CTX_free(ctx)
+                return nil
+            }
             return ctx
         }
     }
@@ -139,9 +148,12 @@ public final class RSAKey: @unchecked Sendable {
             let slot = UnsafeMutablePointer<OpaquePointer?>.allocate(capacity: 1)
             slot.initialize(to: nil)
             defer { slot.deallocate() }
-            guard let decoder = OSSL_DECODER_CTX_new_for_pkey(
-                    slot, RSAKey.cString("PEM"), RSAKey.cString("PrivateKeyInfo"), RSAKey.cString("RSA"), gangway_evp_pkey_keypair(), nil, nil
-                ) else {
+            guard
+                let decoder = OSSL_DECODER_CTX_new_for_pkey(
+                    slot, RSAKey.cString("PEM"), RSAKey.cString("PrivateKeyInfo"), RSAKey.cString("RSA"), gangway_evp_pkey_keypair(), nil,
+                    nil
+                )
+            else {
                 return nil
             }
             defer { OSSL_DECODER_CTX_free(decoder) }
@@ -166,7 +178,7 @@ public final class RSAKey: @unchecked Sendable {
         guard jwk.alg.isEmpty || jwk.alg == "RS256" else { throw RSAKeyError("JWK alg must be RS256") }
         guard jwk.use.isEmpty || jwk.use == "sig" else { throw RSAKeyError("JWK use must be sig") }
         guard let nBytes = Base64URL.decodeCanonical(jwk.n), !nBytes.isEmpty,
-              let eBytes = Base64URL.decodeCanonical(jwk.e), !eBytes.isEmpty, eBytes.count <= 8
+            let eBytes = Base64URL.decodeCanonical(jwk.e), !eBytes.isEmpty, eBytes.count <= 8
         else { throw RSAKeyError("JWK n/e are not valid base64url") }
 
         guard let n = BN_bin2bn(nBytes, Int32(nBytes.count), nil) else { throw RSAKeyError.openssl("BN_bin2bn") }
@@ -179,8 +191,8 @@ public final class RSAKey: @unchecked Sendable {
         defer { OSSL_PARAM_BLD_free(bld) }
         // OSSL_PARAM_BLD keeps the key-name pointers until to_param, so they must be static C strings.
         guard OSSL_PARAM_BLD_push_BN(bld, RSAKey.cString("n"), n) == 1,
-              OSSL_PARAM_BLD_push_BN(bld, RSAKey.cString("e"), e) == 1,
-              let params = OSSL_PARAM_BLD_to_param(bld)
+            OSSL_PARAM_BLD_push_BN(bld, RSAKey.cString("e"), e) == 1,
+            let params = OSSL_PARAM_BLD_to_param(bld)
         else { throw RSAKeyError.openssl("OSSL_PARAM_BLD") }
         defer { OSSL_PARAM_free(params) }
 
@@ -254,13 +266,14 @@ public final class RSAKey: @unchecked Sendable {
         let sig = Array(signature)
         guard sig.count == signatureSize else { return false }
         let digest = Digest.sha256(message)
-        let ok = (try? verifyPool.withContext { ctx in
-            sig.withUnsafeBufferPointer { s in
-                digest.withUnsafeBufferPointer { d in
-                    EVP_PKEY_verify(ctx, s.baseAddress, s.count, d.baseAddress, d.count) == 1
+        let ok =
+            (try? verifyPool.withContext { ctx in
+                sig.withUnsafeBufferPointer { s in
+                    digest.withUnsafeBufferPointer { d in
+                        EVP_PKEY_verify(ctx, s.baseAddress, s.count, d.baseAddress, d.count) == 1
+                    }
                 }
-            }
-        }) ?? false
+            }) ?? false
         if !ok { ERR_clear_error() }
         return ok
     }
@@ -284,7 +297,10 @@ public final class RSAKey: @unchecked Sendable {
     private static func pemString(_ write: (OpaquePointer) -> Int32) -> String {
         guard let bio = BIO_new(BIO_s_mem()) else { return "" }
         defer { BIO_free(bio) }
-        guard write(bio) == 1 else { ERR_clear_error(); return "" }
+        guard write(bio) == 1 else {
+            ERR_clear_error()
+            return ""
+        }
         var ptr: UnsafeMutablePointer<CChar>? = nil
         let bioControlInfo: Int32 = 3  // BIO_CTRL_INFO: BIO_get_mem_data is a macro Swift cannot import
         let len = BIO_ctrl(bio, bioControlInfo, 0, &ptr)

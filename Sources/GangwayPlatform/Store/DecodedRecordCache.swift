@@ -1,5 +1,4 @@
 import FoundationEssentials
-
 import Synchronization
 
 /// Decoded values of small, rarely-changing records (tenant and domain entries, applications, signing key

@@ -20,7 +20,10 @@ public final class FileStore: KeyValueStore, @unchecked Sendable {
     private static let magic: [UInt8] = Array("GKV1".utf8)
     private static let headerSize = 4 + 8 + 1 + 8 + 4
 
-    private struct Handles { var lockFD: Int32 = -1; var dirFD: Int32 = -1 }
+    private struct Handles {
+        var lockFD: Int32 = -1
+        var dirFD: Int32 = -1
+    }
     /// Lazily opened lock/directory descriptors; holding this mutex also serialises writers within the
     /// process (flock alone does not: it is per open file description, shared by all our threads).
     private let writer = Mutex(Handles())

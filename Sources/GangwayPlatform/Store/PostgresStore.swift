@@ -459,7 +459,10 @@ public final class PostgresStore: KeyValueStore, @unchecked Sendable {
                 let name = String(item.dropFirst("schema=".count))
                 guard let first = name.utf8.first, first == UInt8(ascii: "_") || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(first),
                     name.utf8.count <= 63,
-                    name.utf8.allSatisfy({ $0 == UInt8(ascii: "_") || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) })
+                    name.utf8.allSatisfy({
+                        $0 == UInt8(ascii: "_") || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0)
+                            || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0)
+                    })
                 else { throw StoreError(.invalidURL, "postgres store URL: schema must match [a-z_][a-z0-9_]{0,62}") }
                 schema = name
             } else {

@@ -29,14 +29,16 @@ public enum Base64URL {
         if outCount == 0 { return "" }
         return alphabet.withUnsafeBufferPointer { a in
             String(unsafeUninitializedCapacity: outCount) { out in
-                var i = 0, o = 0
+                var i = 0
+                var o = 0
                 while i + 3 <= n {
                     let v = UInt32(input[i]) << 16 | UInt32(input[i + 1]) << 8 | UInt32(input[i + 2])
                     out[o] = a[Int(v >> 18)]
                     out[o + 1] = a[Int((v >> 12) & 63)]
                     out[o + 2] = a[Int((v >> 6) & 63)]
                     out[o + 3] = a[Int(v & 63)]
-                    i += 3; o += 4
+                    i += 3
+                    o += 4
                 }
                 switch n - i {
                 case 1:
@@ -95,24 +97,44 @@ public enum Base64URL {
         var ok = true
         let result = reverse.withUnsafeBufferPointer { r -> [UInt8] in
             [UInt8](unsafeUninitializedCapacity: outCount) { out, count in
-                var i = 0, o = 0
+                var i = 0
+                var o = 0
                 for _ in 0..<full {
-                    let a = r[Int(raw[i])], b = r[Int(raw[i + 1])], c = r[Int(raw[i + 2])], d = r[Int(raw[i + 3])]
-                    if (a | b | c | d) & 0xC0 != 0 { ok = false; count = 0; return }
+                    let a = r[Int(raw[i])]
+                    let b = r[Int(raw[i + 1])]
+                    let c = r[Int(raw[i + 2])]
+                    let d = r[Int(raw[i + 3])]
+                    if (a | b | c | d) & 0xC0 != 0 {
+                        ok = false
+                        count = 0
+                        return
+                    }
                     let v = UInt32(a) << 18 | UInt32(b) << 12 | UInt32(c) << 6 | UInt32(d)
                     out[o] = UInt8(truncatingIfNeeded: v >> 16)
                     out[o + 1] = UInt8(truncatingIfNeeded: v >> 8)
                     out[o + 2] = UInt8(truncatingIfNeeded: v)
-                    i += 4; o += 3
+                    i += 4
+                    o += 3
                 }
                 if rem == 2 {
-                    let a = r[Int(raw[i])], b = r[Int(raw[i + 1])]
-                    if (a | b) & 0xC0 != 0 || b & 0x0F != 0 { ok = false; count = 0; return }
+                    let a = r[Int(raw[i])]
+                    let b = r[Int(raw[i + 1])]
+                    if (a | b) & 0xC0 != 0 || b & 0x0F != 0 {
+                        ok = false
+                        count = 0
+                        return
+                    }
                     out[o] = a << 2 | b >> 4
                     o += 1
                 } else if rem == 3 {
-                    let a = r[Int(raw[i])], b = r[Int(raw[i + 1])], c = r[Int(raw[i + 2])]
-                    if (a | b | c) & 0xC0 != 0 || c & 0x03 != 0 { ok = false; count = 0; return }
+                    let a = r[Int(raw[i])]
+                    let b = r[Int(raw[i + 1])]
+                    let c = r[Int(raw[i + 2])]
+                    if (a | b | c) & 0xC0 != 0 || c & 0x03 != 0 {
+                        ok = false
+                        count = 0
+                        return
+                    }
                     out[o] = a << 2 | b >> 4
                     out[o + 1] = (b & 0x0F) << 4 | c >> 2
                     o += 2

@@ -50,17 +50,19 @@ public enum Digest {
 
     /// HMAC-SHA-256 (32 bytes).
     public static func hmacSHA256(key: some Sequence<UInt8>, data: some Sequence<UInt8>) -> [UInt8] {
-        let k = Array(key), d = Array(data)
+        let k = Array(key)
+        let d = Array(data)
         return [UInt8](unsafeUninitializedCapacity: 32) { out, count in
             var outLen = 0
             let r = k.withUnsafeBytes { kp in
                 d.withUnsafeBufferPointer { dp in
                     // Non-null pointers even for empty inputs.
                     withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 1) { dummy in
-                        EVP_Q_mac(nil, "HMAC", nil, "SHA256", nil,
-                                  kp.baseAddress ?? UnsafeRawPointer(dummy.baseAddress!), k.count,
-                                  dp.baseAddress ?? UnsafePointer(dummy.baseAddress!), d.count,
-                                  out.baseAddress, 32, &outLen)
+                        EVP_Q_mac(
+                            nil, "HMAC", nil, "SHA256", nil,
+                            kp.baseAddress ?? UnsafeRawPointer(dummy.baseAddress!), k.count,
+                            dp.baseAddress ?? UnsafePointer(dummy.baseAddress!), d.count,
+                            out.baseAddress, 32, &outLen)
                     }
                 }
             }

@@ -15,13 +15,21 @@ public enum JSONValue: Sendable, Hashable, Codable {
         let c = try decoder.singleValueContainer()
         // Strings first: they are most values (request parameters, claims), and every failed attempt
         // below builds and throws a DecodingError. The JSON decoder never coerces between these types.
-        if c.decodeNil() { self = .null }
-        else if let s = try? c.decode(String.self) { self = .string(s) }
-        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
-        else if let i = try? c.decode(Int64.self) { self = .int(i) }
-        else if let d = try? c.decode(Double.self) { self = .double(d) }
-        else if let o = try? c.decode([String: JSONValue].self) { self = .object(o) }
-        else { self = .array(try c.decode([JSONValue].self)) }
+        if c.decodeNil() {
+            self = .null
+        } else if let s = try? c.decode(String.self) {
+            self = .string(s)
+        } else if let b = try? c.decode(Bool.self) {
+            self = .bool(b)
+        } else if let i = try? c.decode(Int64.self) {
+            self = .int(i)
+        } else if let d = try? c.decode(Double.self) {
+            self = .double(d)
+        } else if let o = try? c.decode([String: JSONValue].self) {
+            self = .object(o)
+        } else {
+            self = .array(try c.decode([JSONValue].self))
+        }
     }
 
     public func encode(to encoder: any Encoder) throws {

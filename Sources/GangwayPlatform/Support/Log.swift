@@ -1,8 +1,9 @@
 import FoundationEssentials
 import Logging
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Logs are JSON lines on stderr (stdout carries the function's response).

@@ -1,7 +1,8 @@
 import FoundationEssentials
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Blocking work (a bcrypt hash) started on a thread of its own, so that it overlaps the caller's own blocking
@@ -36,7 +37,10 @@ public final class SideThread<Value: Sendable>: Sendable {
 
     /// Waits for the result. Call at most once; a result nobody waits for is dropped with the object.
     public func join() -> Value {
-        if let id = thread.withLock({ t -> pthread_t? in defer { t = nil }; return t }) {
+        if let id = thread.withLock({ t -> pthread_t? in
+            defer { t = nil }
+            return t
+        }) {
             pthread_join(id, nil)
             if let value = result.value.withLock({ $0 }) { return value }
         }

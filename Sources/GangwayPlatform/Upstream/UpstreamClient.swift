@@ -1,5 +1,5 @@
-import FoundationEssentials
 import CCurl
+import FoundationEssentials
 
 /// One outgoing HTTP request. Header names are sent as given; bodies are never logged.
 public struct UpstreamRequest: Sendable {
@@ -96,7 +96,9 @@ public final class UpstreamClient {
     ///   client's, pass `.some(nil)` for no timeout, or `.some(.seconds(n))`.
     /// - Parameter freshConnection: open a new connection instead of reusing a kept-alive one, so libcurl has no
     ///   dead connection to resend from (a retry's one request stays one request).
-    public func send(_ request: UpstreamRequest, totalTimeout: Duration?? = .none, freshConnection: Bool = false) throws(UpstreamError) -> UpstreamResponse {
+    public func send(_ request: UpstreamRequest, totalTimeout: Duration?? = .none, freshConnection: Bool = false) throws(UpstreamError)
+        -> UpstreamResponse
+    {
         let budget: Duration? = totalTimeout ?? self.totalTimeout
         let h = handle
         gangway_curl_easy_reset(h)  // keeps the connection cache, DNS cache and TLS sessions
@@ -166,7 +168,8 @@ public final class UpstreamClient {
         var sawExpect = false
         for (name, value) in request.headers {
             guard !name.isEmpty, name.utf8.allSatisfy({ Self.isTokenByte($0) }),
-                  !value.utf8.contains(where: { $0 == 0x0D || $0 == 0x0A || $0 == 0 }) else {
+                !value.utf8.contains(where: { $0 == 0x0D || $0 == 0x0A || $0 == 0 })
+            else {
                 throw UpstreamError(code: .other, message: "invalid header name or value")
             }
             if name.lowercased() == "expect" { sawExpect = true }
@@ -231,13 +234,17 @@ public final class UpstreamClient {
     }
 
     /// POST `application/json` with an already-encoded body.
-    public func postJSON(url: String, body: [UInt8], headers: [(String, String)] = [], totalTimeout: Duration?? = .none) throws(UpstreamError) -> UpstreamResponse {
+    public func postJSON(url: String, body: [UInt8], headers: [(String, String)] = [], totalTimeout: Duration?? = .none)
+        throws(UpstreamError) -> UpstreamResponse
+    {
         let hs = [("Content-Type", "application/json")] + headers.filter { $0.0.lowercased() != "content-type" }
         return try send(UpstreamRequest(method: "POST", url: url, headers: hs, body: body), totalTimeout: totalTimeout)
     }
 
     /// POST `application/json` with an already-encoded body.
-    public func postJSON(url: String, body: Data, headers: [(String, String)] = [], totalTimeout: Duration?? = .none) throws(UpstreamError) -> UpstreamResponse {
+    public func postJSON(url: String, body: Data, headers: [(String, String)] = [], totalTimeout: Duration?? = .none) throws(UpstreamError)
+        -> UpstreamResponse
+    {
         try postJSON(url: url, body: [UInt8](body), headers: headers, totalTimeout: totalTimeout)
     }
 
@@ -333,7 +340,8 @@ enum HTTPHeaderLine {
     }
 }
 
-private let upstreamWriteCallback: @convention(c) (UnsafeMutablePointer<CChar>?, Int, Int, UnsafeMutableRawPointer?) -> Int = { ptr, size, count, userdata in
+private let upstreamWriteCallback: @convention(c) (UnsafeMutablePointer<CChar>?, Int, Int, UnsafeMutableRawPointer?) -> Int = {
+    ptr, size, count, userdata in
     guard let userdata else { return 0 }
     let box = Unmanaged<ResponseBox>.fromOpaque(userdata).takeUnretainedValue()
     let n = size * count
@@ -347,7 +355,8 @@ private let upstreamWriteCallback: @convention(c) (UnsafeMutablePointer<CChar>?,
     return n
 }
 
-private let upstreamHeaderCallback: @convention(c) (UnsafeMutablePointer<CChar>?, Int, Int, UnsafeMutableRawPointer?) -> Int = { ptr, size, count, userdata in
+private let upstreamHeaderCallback: @convention(c) (UnsafeMutablePointer<CChar>?, Int, Int, UnsafeMutableRawPointer?) -> Int = {
+    ptr, size, count, userdata in
     let n = size * count
     guard let userdata, let ptr else { return n }
     let box = Unmanaged<ResponseBox>.fromOpaque(userdata).takeUnretainedValue()
@@ -357,11 +366,13 @@ private let upstreamHeaderCallback: @convention(c) (UnsafeMutablePointer<CChar>?
     return n
 }
 
-private let upstreamDebugCallback: @convention(c) (UnsafeMutableRawPointer?, curl_infotype, UnsafeMutablePointer<CChar>?, Int, UnsafeMutableRawPointer?) -> Int32 = { _, type, ptr, size, userdata in
-    guard type == CURLINFO_HEADER_OUT, let userdata, let ptr else { return 0 }
-    let box = Unmanaged<ResponseBox>.fromOpaque(userdata).takeUnretainedValue()
-    ptr.withMemoryRebound(to: UInt8.self, capacity: size) { p in
-        box.noteHeaderOut(UnsafeBufferPointer(start: p, count: size))
+private let upstreamDebugCallback:
+    @convention(c) (UnsafeMutableRawPointer?, curl_infotype, UnsafeMutablePointer<CChar>?, Int, UnsafeMutableRawPointer?) -> Int32 = {
+        _, type, ptr, size, userdata in
+        guard type == CURLINFO_HEADER_OUT, let userdata, let ptr else { return 0 }
+        let box = Unmanaged<ResponseBox>.fromOpaque(userdata).takeUnretainedValue()
+        ptr.withMemoryRebound(to: UInt8.self, capacity: size) { p in
+            box.noteHeaderOut(UnsafeBufferPointer(start: p, count: size))
+        }
+        return 0
     }
-    return 0
-}

@@ -1,7 +1,8 @@
 import FoundationEssentials
 import GangwayAuth0
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 // gangway-bench [seconds]: RS256 signing throughput, printed as one JSON line: per wall-clock second
