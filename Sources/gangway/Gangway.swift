@@ -31,6 +31,9 @@ struct StoreOptions: ParsableArguments {
 
     func open() throws -> any KeyValueStore { try Store.open(url: resolved) }
 
+    /// The SecretBox of `secretKey()`: seals and opens signing keys and upstream secrets.
+    func secrets() throws -> SecretBox { try SecretBox(key: Base64URL.decode(try secretKey()) ?? []) }
+
     /// `GANGWAY_SECRET_KEY` for the functions: from the environment, else a key file beside a local store
     /// (created 0600 on first use), so a local gateway can keep upstream secrets encrypted at rest.
     func secretKey() throws -> String {

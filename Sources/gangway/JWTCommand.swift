@@ -27,7 +27,7 @@ struct JWTCommand: AsyncParsableCommand {
             object["iss"] = object["iss"] ?? .string(tenant.issuer)
             object["iat"] = object["iat"] ?? .int(now)
             object["exp"] = object["exp"] ?? .int(now + Int64(lifetime))
-            let signer = try await KeyRing.load(kv, tenant: tenant)
+            let signer = try await KeyRing.load(kv, tenant: tenant, secrets: try store.secrets())
             print(try signer.sign(object, type: type))
         }
     }

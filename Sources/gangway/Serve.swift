@@ -25,7 +25,7 @@ struct Serve: AsyncParsableCommand {
 
         // First start: make the tenant and tell the user what they need to log in.
         let issuer = issuer ?? "http://\(host):\(port)/"
-        let result = try await Provisioning(store: try store.open()).initialize(issuer: issuer, aliases: Self.aliases(host: host, port: port))
+        let result = try await Provisioning(store: try store.open(), secrets: try store.secrets()).initialize(issuer: issuer, aliases: Self.aliases(host: host, port: port))
         if result.created {
             print("Initialised a new tenant in \(storeURL)")
             try printJSON(result)

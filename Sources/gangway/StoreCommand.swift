@@ -1,5 +1,5 @@
 import ArgumentParser
-import FoundationEssentials
+import Foundation
 import GangwayAuth0
 
 #if canImport(Glibc)
@@ -100,11 +100,25 @@ struct StoreCommand: AsyncParsableCommand {
         @OptionGroup var options: Options
         @Option(help: "Key prefix.") var prefix: String = ""
         @Option(help: "Start strictly after this key.") var after: String?
-        @Option(help: "At most this many entries.") var limit: Int = 1000
+        @Option(help: "At most this many entries (default: all of them, read 1,000 at a time).") var limit: Int?
 
         func run() async throws {
-            for entry in try await options.open().list(prefix: prefix, after: after, limit: limit) {
-                StoreCommand.write("\(entry.key)\t\(entry.record.version)\t\(String(decoding: entry.record.value, as: UTF8.self))")
+            let store = try options.open()
+            var cursor = after
+            var remaining = limit ?? Int.max
+            while remaining > 0 {
+                let want = min(1000, remaining)
+                let page = try await store.list(prefix: prefix, after: cursor, limit: want)
+                for entry in page {
+                    StoreCommand.write("\(entry.key)\t\(entry.record.version)\t\(String(decoding: entry.record.value, as: UTF8.self))")
+                }
+                remaining -= page.count
+                guard page.count == want, let last = page.last else { return }  // nothing more under the prefix
+                cursor = last.key
+            }
+            // `--limit` stopped the listing: never silently, say where to go on.
+            if let cursor, try await !store.list(prefix: prefix, after: cursor, limit: 1).isEmpty {
+                FileHandle.standardError.write(Data("more entries follow; continue with --after '\(cursor)'\n".utf8))
             }
         }
     }

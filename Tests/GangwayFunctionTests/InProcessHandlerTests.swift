@@ -17,13 +17,16 @@ final class InProcessTenant {
     let tenant: Tenant
     let host: String
     let routes: RouteTable
+    /// As a function process gets it: GANGWAY_SECRET_KEY opens the tenant's sealed signing key.
+    let configuration = Configuration(environment: ["GANGWAY_SECRET_KEY": SecretBox.generateKey()])
 
     init() async throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("gangway-inproc-" + UUID().uuidString).path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         store = try Store.open(url: "sqlite:\(directory)/gangway.db")
         host = "inproc-\(UUID().uuidString.prefix(8).lowercased()).test"
-        provisioned = try await Provisioning(store: store).initialize(issuer: "https://\(host)/")
+        provisioned = try await Provisioning(store: store, secrets: try SecretBox(configuration: configuration))
+            .initialize(issuer: "https://\(host)/")
         tenant = try #require(try await TenantDirectory(store: store).tenant(host: host))
         let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent()
@@ -65,7 +68,8 @@ final class InProcessTenant {
     func call(
         _ handler: some FunctionHandler, _ method: String, _ path: String, token: String? = nil, json: JSONValue? = nil, host: String? = nil
     ) async throws -> Answer {
-        let response = try await handler.respond(to: event(method, path, token: token, json: json, host: host), store: store)
+        let response = try await handler.respond(
+            to: event(method, path, token: token, json: json, host: host), store: store, configuration: configuration)
         let body = (try? JSON.decode(JSONValue.self, from: Data(response.body.utf8))) ?? .null
         return Answer(status: response.statusCode, headers: response.headers, body: body)
     }
@@ -75,7 +79,7 @@ final class InProcessTenant {
         let now = Int64(Date().timeIntervalSince1970)
         var all: [String: JSONValue] = ["iss": .string(issuer), "iat": .int(now), "exp": .int(now + 600)]
         all.merge(claims) { _, given in given }
-        return try await TokenVerifier.load(store, tenant: tenant).ring.sign(all, type: type)
+        return try await KeyRing.load(store, tenant: tenant, secrets: try SecretBox(configuration: configuration)).sign(all, type: type)
     }
 
     /// A client-credentials Management API token, as the tenant's machine-to-machine application gets one.

@@ -10,6 +10,25 @@ public struct ManagementCall: Sendable {
     public let log: TenantLog
 
     public var users: UserDirectory { UserDirectory(store: store, tenant: tenant) }
+
+    /// Longest path parameter (an id, a provider) in characters; Auth0's ids are far shorter.
+    public static let maximumPathParameterLength = 300
+
+    /// Path parameters arrive percent-decoded, so `%00` is a NUL by now: Auth0's 400 `invalid_uri` for control
+    /// characters and over-long values, before anything reaches the store.
+    static func validatePath(_ request: FunctionRequest) throws(HTTPError) {
+        for (name, value) in (request.event.pathParameters ?? [:]).sorted(by: { $0.key < $1.key }) {
+            if value.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+                throw HTTPError(400, "invalid_uri", "Path validation error: 'String contains control characters' on property \(name).")
+            }
+            if value.utf8.count > maximumPathParameterLength {
+                throw HTTPError(
+                    400, "invalid_uri",
+                    "Path validation error: 'String is too long (\(value.utf8.count) chars), maximum \(maximumPathParameterLength)' on property \(name)."
+                )
+            }
+        }
+    }
 }
 
 extension FunctionContext {
@@ -22,6 +41,7 @@ extension FunctionContext {
         guard !token.scopes.isDisjoint(with: scopes) else {
             throw HTTPError(403, "insufficient_scope", "Insufficient scope, expected any of: \(scopes.joined(separator: ","))")
         }
+        try ManagementCall.validatePath(request)
         return ManagementCall(tenant: tenant, token: token, store: store, log: TenantLog(store: store, tenant: tenant, logger: logger))
     }
 }

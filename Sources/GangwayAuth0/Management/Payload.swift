@@ -57,6 +57,9 @@ public struct Payload: Sendable {
         case .null where nullable:
             return .some(nil)
         case .string(let s):
+            if s.utf8.contains(0) {
+                throw Self.error("Payload validation error: 'String must not contain a NUL character' on property \(key).")
+            }
             if s.count < minLength {
                 throw Self.error(
                     "Payload validation error: 'String is too short (\(s.count) chars), minimum \(minLength)' on property \(key).")

@@ -11,6 +11,7 @@ extension Provisioning.Failure: HTTPAnswerable {
         switch self {
         case .invalidIssuer: .badRequest(description)
         case .lostRace: HTTPError(500, "server_error", description)
+        case .domainTaken: HTTPError(409, "conflict", description)
         }
     }
 }

@@ -6,17 +6,25 @@ import GangwayPlatform
 /// Idempotent: a second run finds the tenant by its issuer's host and creates nothing.
 public struct Provisioning: Sendable {
     public let store: any KeyValueStore
-    public init(store: any KeyValueStore) { self.store = store }
+    /// Seals the new tenant's private signing key (GANGWAY_SECRET_KEY).
+    public let secrets: SecretBox
+    public init(store: any KeyValueStore, secrets: SecretBox) {
+        self.store = store
+        self.secrets = secrets
+    }
 
-    public enum Failure: Error, Sendable, CustomStringConvertible {
+    public enum Failure: Error, Sendable, Equatable, CustomStringConvertible {
         case invalidIssuer(String)
         /// Another `init` claimed the host, yet its tenant cannot be read.
         case lostRace(String)
+        /// The host already selects another tenant.
+        case domainTaken(String)
 
         public var description: String {
             switch self {
             case .invalidIssuer(let issuer): "Issuer must be an http(s) URL, got \(issuer)."
             case .lostRace(let host): "Tenant initialisation for \(host) raced and lost."
+            case .domainTaken(let host): "The host \(host) already selects another tenant."
             }
         }
     }
@@ -67,7 +75,7 @@ public struct Provisioning: Sendable {
         }
         let host = Tenant.host(ofIssuer: issuer)
         if let existing = try await TenantDirectory(store: store).tenant(host: host) {
-            return try await describe(existing)
+            return try await describe(try await addDomains(aliases, to: existing))
         }
 
         let tenantId = "ten_" + Random.identifier(length: 16)
@@ -98,7 +106,9 @@ public struct Provisioning: Sendable {
 
         // Records first, domain claims last: until a domain points at the tenant nobody can reach it,
         // so a crash half-way leaves no half-built tenant visible.
-        try await store.putJSON(StoreKeys.signingKeys(tenantId), SigningKeySet(keys: [SigningKeySet.newKey()]))
+        try await store.putJSON(
+            StoreKeys.signingKeys(tenantId),
+            SigningKeySet(keys: [SigningKeySet.newKey(sealedWith: KeyRing.sealer(secrets, tenant: tenantId))]))
         try await store.putJSON(StoreKeys.application(tenantId, app.clientId), app)
         try await store.putJSON(StoreKeys.application(tenantId, m2m.clientId), m2m)
         try await store.putJSON(StoreKeys.connection(tenantId, connection.id), connection)
@@ -124,6 +134,25 @@ public struct Provisioning: Sendable {
             management: .init(clientId: m2m.clientId, clientSecret: m2mSecret, audience: management.identifier),
             connection: .init(id: connection.id, name: connection.name)
         )
+    }
+
+    /// Points more hosts at an existing tenant (`init --domain`, `serve` on another port): each host is claimed
+    /// for the tenant, then listed in its `domains`. A host another tenant holds is refused, never moved.
+    public func addDomains(_ aliases: [String], to tenant: Tenant) async throws -> Tenant {
+        let wanted = Set(aliases.map { $0.lowercased() }).subtracting(tenant.domains).sorted()
+        guard !wanted.isEmpty else { return tenant }
+        for host in wanted {
+            if try await store.insertJSONIfAbsent(StoreKeys.domain(host), tenant.id) { continue }
+            guard let (owner, _) = try await store.getJSON(String.self, StoreKeys.domain(host)), owner == tenant.id else {
+                throw Failure.domainTaken(host)
+            }
+        }
+        return try await store.update(Tenant.self, at: StoreKeys.tenant(tenant.id)) { stored in
+            guard var current = stored else { throw Failure.lostRace(tenant.issuer) }
+            current.domains = Array(Set(current.domains).union(wanted)).sorted()
+            stored = current
+            return current
+        }
     }
 
     /// The same summary for an existing tenant, without secrets (only their hashes exist).

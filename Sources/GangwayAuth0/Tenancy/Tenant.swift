@@ -80,8 +80,15 @@ public struct TenantDirectory: Sendable {
     public init(store: any KeyValueStore) { self.store = store }
 
     public func tenant(host: String) async throws -> Tenant? {
+        guard Self.isPlausibleHost(host) else { return nil }
         guard let (id, _) = try await store.getCachedJSON(String.self, StoreKeys.domain(host)) else { return nil }
         return try await store.getCachedJSON(Tenant.self, StoreKeys.tenant(id))?.0
+    }
+
+    /// A `Host` header that can name a tenant: at most 255 bytes (a DNS name and a port) of printable ASCII.
+    /// Anything else selects no tenant (404), checked before it could reach a store key.
+    public static func isPlausibleHost(_ host: String) -> Bool {
+        !host.isEmpty && host.utf8.count <= 255 && host.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "/") }
     }
 
     /// The tenant for a request, or 404 in the endpoint's error shape.

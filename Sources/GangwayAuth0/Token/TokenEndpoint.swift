@@ -210,7 +210,7 @@ public final class TokenEndpoint {
         _ grant: TokenGrant, connection: String? = nil, refreshToken: String? = nil, successType: LogEventType, description: String,
         details: [String: JSONValue]? = nil
     ) async throws -> [String: JSONValue] {
-        let ring = try await KeyRing.load(store, tenant: tenant)
+        let ring = try await KeyRing.load(store, tenant: tenant, secrets: try? SecretBox(configuration: configuration))
         var refresh = refreshToken
         if refresh == nil, let user = grant.user, grant.scopes.contains("offline_access") {
             refresh = try await RefreshTokens(store: store, tenant: tenant).issue(

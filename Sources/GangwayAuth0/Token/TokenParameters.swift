@@ -8,15 +8,37 @@ public struct TokenParameters: Sendable {
 
     public init(_ values: [String: JSONValue]) { self.values = values }
 
+    /// The request's parameters, every string value checked at once (before client authentication or any lookup):
+    /// see `optional(_:)` for the rules.
     public init(_ request: FunctionRequest) throws(HTTPError) {
         self.init(try request.parameters())
+        for name in values.keys.sorted() { _ = try optional(name, validatingOnly: true) }
     }
 
-    /// The parameter as a string; nil when absent, `null` or empty. Any other JSON type is a 400.
+    /// Longest value each parameter may have (bytes of UTF-8): identifiers end up in store keys, which are
+    /// bounded, and nothing legitimate comes near these. Other parameters get `defaultMaximumLength`.
+    public static let maximumLengths = [
+        "grant_type": 256, "client_id": 256, "audience": 400, "realm": 128, "username": 320, "password": 1024, "scope": 4096,
+    ]
+    public static let defaultMaximumLength = 16 * 1024
+
+    /// The parameter as a string; nil when absent, `null` or empty. Any other JSON type, a NUL byte or an
+    /// over-long value is a 400 `invalid_request` naming the parameter.
     public func optional(_ name: String) throws(HTTPError) -> String? {
+        try optional(name, validatingOnly: false)
+    }
+
+    /// With `validatingOnly`, a value of another JSON type passes (a handler may never read that parameter).
+    private func optional(_ name: String, validatingOnly: Bool) throws(HTTPError) -> String? {
         switch values[name] {
         case nil, .null?: return nil
-        case .string(let s)?: return s.isEmpty ? nil : s
+        case _? where validatingOnly && values[name]?.stringValue == nil: return nil
+        case .string(let s)?:
+            guard !s.utf8.contains(0) else { throw .badRequest("Parameter \(name) must not contain a NUL character.") }
+            guard s.utf8.count <= Self.maximumLengths[name] ?? Self.defaultMaximumLength else {
+                throw .badRequest("Parameter \(name) is too long.")
+            }
+            return s.isEmpty ? nil : s
         default: throw .badRequest("Parameter \(name) must be a string.")
         }
     }

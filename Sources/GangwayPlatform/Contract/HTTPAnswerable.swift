@@ -12,9 +12,15 @@ extension HTTPError: HTTPAnswerable {
 }
 
 extension StoreError: HTTPAnswerable {
-    /// Lost races answer 409 so the caller may retry; every other store failure is a 500 (nil here).
+    /// Lost races answer 409 so the caller may retry. A key the store refuses was made from request input that
+    /// no edge check caught (a NUL, an over-long name): the request's fault, 400, never a 500. Every other store
+    /// failure is ours (nil: a logged 500).
     public var httpError: HTTPError? {
-        code == .contention ? HTTPError(409, "conflict", "The record kept changing under concurrent writes; try again.") : nil
+        switch code {
+        case .contention: HTTPError(409, "conflict", "The record kept changing under concurrent writes; try again.")
+        case .invalidKey: .badRequest("A value in the request is too long or contains a NUL character.")
+        default: nil
+        }
     }
 }
 

@@ -30,6 +30,9 @@ public struct SecretBox: Sendable {
         self = box
     }
 
+    /// Names the key without revealing it (a SHA-256 prefix), so a cache of opened values can tell two keys apart.
+    public var keyID: String { String(Digest.hex(Digest.sha256(key)).prefix(16)) }
+
     public static func generateKey() -> String { Base64URL.encode(Random.bytes(32)) }
 
     public static func isSealed(_ value: String) -> Bool { value.hasPrefix("gw1.") }
