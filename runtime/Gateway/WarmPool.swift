@@ -3,16 +3,17 @@ import GangwayPlatform
 import HTTPTypes
 import Hummingbird
 import Logging
-import ServiceLifecycle
 import NIOCore
+import ServiceLifecycle
 import Subprocess
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 #if canImport(System)
-import System
+    import System
 #else
-import SystemPackage
+    import SystemPackage
 #endif
 
 /// `--mode warm`: for each function, a few sandboxes as on AWS Lambda. A sandbox is one Lambda Runtime
@@ -29,6 +30,9 @@ actor WarmPool: FunctionInvoker {
     final class Sandbox: Sendable {
         let index: Int
         let function: String
+        /// The worker's proof that it is the process the gateway spawned: any local process can reach a loopback
+        /// port, so without it one could take invocation events (passwords, client secrets) and forge answers.
+        let credential = RuntimeAPICredential()
         init(index: Int, function: String) {
             self.index = index
             self.function = function
@@ -190,18 +194,24 @@ actor WarmPool: FunctionInvoker {
         sandboxFunction[sandbox.index] = sandbox.function
         let function = sandbox.function
         let index = sandbox.index
-        Task.detached { [weak self] in await self?.superviseWorker(sandbox: index, function: function, port: port) }
+        let credential = sandbox.credential
+        Task.detached { [weak self] in
+            await self?.superviseWorker(sandbox: index, function: function, port: port, credential: credential)
+        }
     }
 
     /// Keeps one worker alive for the sandbox, restarting it when it exits (with a back-off if it keeps dying).
-    private nonisolated func superviseWorker(sandbox index: Int, function: String, port: Int) async {
+    private nonisolated func superviseWorker(sandbox index: Int, function: String, port: Int, credential: RuntimeAPICredential) async {
         guard let spec = functions.spec(function) else { return }
         while await !self.stopping {
             let started = ContinuousClock.now
             do {
                 _ = try await run(
                     .path(FilePath(spec.executable)),
-                    environment: functions.environment(extra: ["AWS_LAMBDA_RUNTIME_API": "127.0.0.1:\(port)", "AWS_LAMBDA_FUNCTION_NAME": function]),
+                    environment: functions.environment(extra: [
+                        "AWS_LAMBDA_RUNTIME_API": "127.0.0.1:\(port)", "AWS_LAMBDA_FUNCTION_NAME": function,
+                        RuntimeAPICredential.environmentKey: credential.value,
+                    ]),
                     input: .none, output: .discarded, error: .currentStandardError
                 ) { execution in
                     await self.started(sandbox: index, pid: execution.processIdentifier.value)
@@ -272,6 +282,14 @@ actor WarmPool: FunctionInvoker {
 
         func respond(to request: Request, context: Context) async throws -> Response {
             let path = request.uri.path
+            // Checked before anything else, so a stranger's poll never dequeues an event or ends an invocation.
+            guard sandbox.credential.admits(request.headers[RuntimeAPICredential.header]) else {
+                pool.logger.warning(
+                    "runtime API request without the worker's credential refused",
+                    metadata: ["sandbox": "\(sandbox.index)", "path": "\(path.prefix(100))"]
+                )
+                return Response(status: .forbidden)
+            }
             guard path.hasPrefix(Self.base) else { return Response(status: .notFound) }
             let route = path.dropFirst(Self.base.count).split(separator: "/", omittingEmptySubsequences: false)
             switch (request.method, route.count, route.first, route.last) {
