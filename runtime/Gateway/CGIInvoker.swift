@@ -1,13 +1,14 @@
 import Foundation
 import GangwayPlatform
 import Subprocess
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 #if canImport(System)
-import System
+    import System
 #else
-import SystemPackage
+    import SystemPackage
 #endif
 
 /// `--mode cgi`: spawns the function's executable for every request, event on stdin, response on stdout.
@@ -32,7 +33,7 @@ struct CGIInvoker: FunctionInvoker {
                     let result = try await run(
                         .path(FilePath(spec.executable)), environment: functions.environment(),
                         input: .fileDescriptor(FileDescriptor(rawValue: input), closeAfterSpawningProcess: true),
-                        output: .bytes(limit: Limits.maxResponseBytes), error: .currentStandardError
+                        output: .bytes(limit: GatewayLimits.maxResponseBytes), error: .currentStandardError
                     )
                     guard case .exited(0) = result.terminationStatus else {
                         return .crashed("\(function) ended with \(result.terminationStatus)")

@@ -3,11 +3,12 @@ import GangwayPlatform
 import HTTPTypes
 import Hummingbird
 import Logging
-import ServiceLifecycle
 import NIOCore
 import NIOPosix
+import ServiceLifecycle
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The local runtime shim: plays API Gateway (HTTP API) in front of the function executables.
@@ -21,6 +22,7 @@ public struct Gateway: Sendable {
         public var port = 3000
         public var mode = Mode.warm
         public var workersPerFunction = 2
+        public var limits = GatewayLimits()
         public var routesPath: String
         public var binDirectory: String
         /// The environment every function process gets (GANGWAY_STORE and friends).
@@ -60,7 +62,10 @@ public struct Gateway: Sendable {
             invoker = CGIInvoker(functions: functions)
             extraServices = []
         case .warm:
-            let pool = WarmPool(functions: functions, workersPerFunction: options.workersPerFunction, logger: logger)
+            let pool = WarmPool(
+                functions: functions, workersPerFunction: options.workersPerFunction, queueTimeout: options.limits.queueTimeout,
+                logger: logger
+            )
             invoker = pool
             extraServices = pool.runtimeServices()
         }
@@ -70,7 +75,7 @@ public struct Gateway: Sendable {
     public func run(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
         // A function that exits before reading its stdin must not take the gateway down with SIGPIPE.
         signal(SIGPIPE, SIG_IGN)
-        let responder = GatewayResponder(routes: routes, invoker: invoker, logger: logger)
+        let responder = GatewayResponder(routes: routes, invoker: invoker, limits: options.limits, logger: logger)
         let app = Application(
             responder: responder,
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: nil),
@@ -109,14 +114,13 @@ struct GatewayContext: RequestContext {
         coreContext = .init(source: source)
         remoteAddress = source.channel.remoteAddress?.ipAddress ?? "127.0.0.1"
     }
-
-    var maxUploadSize: Int { Limits.maxRequestBytes }
 }
 
 struct GatewayResponder: HTTPResponder {
     typealias Context = GatewayContext
     let routes: RouteTable
     let invoker: any FunctionInvoker
+    let limits: GatewayLimits
     let logger: Logger
 
     func respond(to request: Request, context: GatewayContext) async throws -> Response {
@@ -135,7 +139,7 @@ struct GatewayResponder: HTTPResponder {
         case .methodNotAllowed: return fail(405, "method_not_allowed", "Method \(request.method.rawValue) is not allowed on \(path).")
         case .badPath: return fail(400, "invalid_request", "The path has an invalid percent escape.")
         }
-        guard let body = try? await request.body.collect(upTo: Limits.maxRequestBytes) else {
+        guard let body = try? await request.body.collect(upTo: limits.maxRequestBytes) else {
             return fail(413, "request_too_large", "Request is too large.")
         }
         let event = EventTranslation.event(
@@ -154,18 +158,26 @@ struct GatewayResponder: HTTPResponder {
             if let decoded = try? JSON.decode(GatewayResponse.self, from: Data(bytes)) {
                 response = EventTranslation.httpResponse(decoded, requestId: requestId)
             } else {
-                logger.error("function returned an invalid response", metadata: ["function": "\(match.route.function)", "request_id": "\(requestId)"])
+                logger.error(
+                    "function returned an invalid response",
+                    metadata: ["function": "\(match.route.function)", "request_id": "\(requestId)"])
                 response = fail(502, "bad_gateway", "The function returned an invalid response; request id \(requestId).")
             }
         case .functionError(let report):
-            logger.error("function reported an error", metadata: ["function": "\(match.route.function)", "request_id": "\(requestId)", "report": "\(report.prefix(500))"])
+            logger.error(
+                "function reported an error",
+                metadata: ["function": "\(match.route.function)", "request_id": "\(requestId)", "report": "\(report.prefix(500))"])
             response = fail(502, "bad_gateway", "The function failed; request id \(requestId).")
         case .crashed(let reason):
-            logger.error("function crashed", metadata: ["function": "\(match.route.function)", "request_id": "\(requestId)", "reason": "\(reason)"])
+            logger.error(
+                "function crashed", metadata: ["function": "\(match.route.function)", "request_id": "\(requestId)", "reason": "\(reason)"])
             response = fail(502, "bad_gateway", "The function crashed; request id \(requestId).")
         case .timedOut:
             logger.error("function timed out", metadata: ["function": "\(match.route.function)", "request_id": "\(requestId)"])
             response = fail(504, "gateway_timeout", "The function did not answer in time; request id \(requestId).")
+        case .noWorkerAvailable:
+            response = fail(503, "temporarily_unavailable", "Every worker stayed busy; retry later. Request id \(requestId).")
+            response.headers[.retryAfter] = "1"
         }
         response.headers[HTTPField.Name("Server-Timing")!] = timing
         return response

@@ -24,7 +24,8 @@ actor WarmPool: FunctionInvoker {
         let id: String
         let function: String
         let event: [UInt8]
-        let deadline: ContinuousClock.Instant
+        /// The function's own time budget (`timeoutSeconds`); it starts when a worker takes the invocation.
+        let timeout: Duration
     }
 
     final class Sandbox: Sendable {
@@ -61,7 +62,9 @@ actor WarmPool: FunctionInvoker {
     private struct Pending {
         var continuation: CheckedContinuation<InvocationOutcome, Never>
         var sandbox: Int?
-        let deadline: ContinuousClock.Instant
+        /// While queued: the end of the wait for a worker (`queueTimeout`, then 503, nobody killed). Once a
+        /// worker holds it: the end of the function's timeout (then 504, and the worker is replaced).
+        var deadline: ContinuousClock.Instant
     }
     private var stopping = false
     /// One task for every deadline (started with the first invocation) rather than a timer task per invocation:
@@ -69,8 +72,11 @@ actor WarmPool: FunctionInvoker {
     private var reaper: Task<Void, Never>?
     static let reaperInterval = Duration.milliseconds(50)
 
-    init(functions: FunctionDirectory, workersPerFunction: Int, logger: Logger) {
+    private let queueTimeout: Duration
+
+    init(functions: FunctionDirectory, workersPerFunction: Int, queueTimeout: Duration, logger: Logger) {
         self.functions = functions
+        self.queueTimeout = queueTimeout
         self.workersPerFunction = workersPerFunction
         self.logger = logger
     }
@@ -95,7 +101,7 @@ actor WarmPool: FunctionInvoker {
         guard let spec = functions.spec(function) else { return .crashed("unknown function \(function)") }
         let invocation = Invocation(
             id: Random.identifier(length: 24), function: function, event: event,
-            deadline: .now + spec.timeout
+            timeout: spec.timeout
         )
         let id = invocation.id
         if reaper == nil {
@@ -106,7 +112,7 @@ actor WarmPool: FunctionInvoker {
             }
         }
         return await withCheckedContinuation { continuation in
-            pending[id] = Pending(continuation: continuation, sandbox: nil, deadline: invocation.deadline)
+            pending[id] = Pending(continuation: continuation, sandbox: nil, deadline: .now + queueTimeout)
             dispatch(invocation)
         }
     }
@@ -131,9 +137,15 @@ actor WarmPool: FunctionInvoker {
     private func hand(_ invocation: Invocation, to index: Int) {
         let waiting = sandboxes[index]?.waiting
         sandboxes[index]?.waiting = nil
-        sandboxes[index]?.current = invocation.id
-        pending[invocation.id]?.sandbox = index
+        assign(invocation, to: index)
         waiting?.resume(returning: invocation)
+    }
+
+    /// A worker takes the invocation: from now on the function's timeout runs, not the wait for a worker.
+    private func assign(_ invocation: Invocation, to index: Int) {
+        sandboxes[index, default: SandboxState()].current = invocation.id
+        pending[invocation.id]?.sandbox = index
+        pending[invocation.id]?.deadline = .now + invocation.timeout
     }
 
     private func finish(_ id: String, _ outcome: InvocationOutcome) {
@@ -143,9 +155,14 @@ actor WarmPool: FunctionInvoker {
         entry.continuation.resume(returning: outcome)
     }
 
-    /// The deadline passed: the caller gets 504 and the worker that holds the request is replaced.
+    /// The deadline passed. Still queued: the caller gets 503 and nobody is killed (every worker was busy, none
+    /// misbehaved). Held by a worker: the caller gets 504 and that worker is replaced.
     private func expire(_ id: String) {
         guard let entry = pending[id] else { return }
+        guard entry.sandbox != nil else {
+            logger.warning("no worker became free in time", metadata: ["request": "\(id)"])
+            return finish(id, .noWorkerAvailable)
+        }
         finish(id, .timedOut)
         if let index = entry.sandbox, let pid = sandboxes[index]?.pid {
             logger.warning("worker overran its timeout; replacing it", metadata: ["sandbox": "\(index)"])
@@ -165,8 +182,7 @@ actor WarmPool: FunctionInvoker {
         if var queue = queued[function], !queue.isEmpty {
             let invocation = queue.removeFirst()
             queued[function] = queue
-            sandboxes[index, default: SandboxState()].current = invocation.id
-            pending[invocation.id]?.sandbox = index
+            assign(invocation, to: index)
             return invocation
         }
         return await withCheckedContinuation { continuation in
@@ -297,7 +313,7 @@ actor WarmPool: FunctionInvoker {
                 return await next()
             case (.post, 3, "invocation", "response"):
                 let id = String(route[1])
-                guard let body = try? await request.body.collect(upTo: Limits.maxResponseBytes) else {
+                guard let body = try? await request.body.collect(upTo: GatewayLimits.maxResponseBytes) else {
                     _ = await pool.fail(sandbox: sandbox.index, id: id, report: "response larger than the limit")
                     return Response(status: .contentTooLarge)
                 }
@@ -319,7 +335,8 @@ actor WarmPool: FunctionInvoker {
             guard let invocation = await pool.next(sandbox: sandbox.index, function: sandbox.function) else {
                 return Response(status: .serviceUnavailable)
             }
-            let deadline = Date.now.addingTimeInterval(Double((invocation.deadline - .now).components.seconds))
+            // Handed over just now: the function's whole timeout is ahead of it.
+            let deadline = Date.now.addingTimeInterval(Double(invocation.timeout.components.seconds))
             var headers = HTTPFields()
             headers[.contentType] = "application/json"
             headers[HTTPField.Name("Lambda-Runtime-Aws-Request-Id")!] = invocation.id
