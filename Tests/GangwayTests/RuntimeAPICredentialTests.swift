@@ -26,7 +26,8 @@ struct RuntimeAPICredentialTests {
             // Another poller took this one's place (a 503): a persistent stranger simply polls again.
             guard response.status == 200, let id = response.headers["lambda-runtime-aws-request-id"] else { continue }
             seen.stoleEvent = true
-            let forged = #"{"statusCode":200,"headers":{"content-type":"application/json"},"body":"{\"forged\":true}","isBase64Encoded":false}"#
+            let forged =
+                #"{"statusCode":200,"headers":{"content-type":"application/json"},"body":"{\"forged\":true}","isBase64Encoded":false}"#
             connection.send(
                 "POST /2018-06-01/runtime/invocation/\(id)/response HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                     + "Content-Length: \(forged.utf8.count)\r\n\r\n\(forged)")

@@ -18,6 +18,8 @@ struct CGIInvoker: FunctionInvoker {
 
     func invoke(function: String, event: [UInt8]) async -> InvocationOutcome {
         guard let spec = functions.spec(function) else { return .crashed("unknown function \(function)") }
+        // Out of descriptors swift-subprocess traps mid-spawn instead of throwing: refuse this one request instead.
+        guard DescriptorLimit.roomToSpawn() else { return .noWorkerAvailable }
         return await withTaskGroup(of: InvocationOutcome?.self) { group in
             group.addTask {
                 // The event goes in through an unlinked temporary file, not a pipe: a function that

@@ -2,6 +2,7 @@ import FoundationEssentials
 import GangwayPlatform
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import NIOPosix
@@ -76,9 +77,25 @@ public struct Gateway: Sendable {
         // A function that exits before reading its stdin must not take the gateway down with SIGPIPE.
         signal(SIGPIPE, SIG_IGN)
         let responder = GatewayResponder(routes: routes, invoker: invoker, limits: options.limits, logger: logger)
+        let sandboxes = options.mode == .warm ? routes.functions.count * options.workersPerFunction : 0
+        let budget = ConnectionBudget(limits: options.limits, mode: options.mode, sandboxes: sandboxes)
+        let count = ConnectionCount()
+        logger.info(
+            "connection budget",
+            metadata: [
+                "served": "\(budget.admitted)", "shed_503_up_to": "\(budget.acceptable)", "descriptor_limit": "\(budget.descriptorLimit)",
+            ]
+        )
+        let (limits, logger) = (options.limits, logger)
         let app = Application(
             responder: responder,
-            configuration: .init(address: .hostname(options.host, port: options.port), serverName: nil),
+            server: HTTPServerBuilder { responder in
+                GatewayChannel(responder: responder, limits: limits, budget: budget, count: count, logger: logger)
+            },
+            configuration: .init(
+                address: .hostname(options.host, port: options.port), serverName: nil,
+                availableConnectionsDelegate: AcceptGate(count: count, acceptable: budget.acceptable)
+            ),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
             logger: Logger(label: "hummingbird", factory: { _ in SwiftLogNoOpLogHandler() })
         )

@@ -219,7 +219,19 @@ actor WarmPool: FunctionInvoker {
     /// Keeps one worker alive for the sandbox, restarting it when it exits (with a back-off if it keeps dying).
     private nonisolated func superviseWorker(sandbox index: Int, function: String, port: Int, credential: RuntimeAPICredential) async {
         guard let spec = functions.spec(function) else { return }
+        var refusals = 0
         while await !self.stopping {
+            // Out of descriptors swift-subprocess traps mid-spawn instead of throwing: check first, retry later.
+            guard DescriptorLimit.roomToSpawn() else {
+                refusals += 1
+                logger.error(
+                    "worker not started: too few free descriptors; retrying",
+                    metadata: ["function": "\(function)", "open": "\(DescriptorLimit.openDescriptors())"]
+                )
+                try? await Task.sleep(for: .milliseconds(min(2000, 50 << min(refusals, 5))))
+                continue
+            }
+            refusals = 0
             let started = ContinuousClock.now
             do {
                 _ = try await run(
