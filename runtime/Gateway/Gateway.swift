@@ -156,6 +156,10 @@ struct GatewayResponder: HTTPResponder {
         case .methodNotAllowed: return fail(405, "method_not_allowed", "Method \(request.method.rawValue) is not allowed on \(path).")
         case .badPath: return fail(400, "invalid_request", "The path has an invalid percent escape.")
         }
+        // Refused by its declared length before a byte of it is read; a chunked body stops at the limit.
+        if let declared = request.headers[.contentLength].flatMap({ Int($0) }), declared > limits.maxRequestBytes {
+            return fail(413, "request_too_large", "Request is too large.")
+        }
         guard let body = try? await request.body.collect(upTo: limits.maxRequestBytes) else {
             return fail(413, "request_too_large", "Request is too large.")
         }
