@@ -98,3 +98,19 @@ struct ConnectionLimitTests {
         #expect(gateway.isRunning)
     }
 }
+
+/// What the HTTP parser rejects is still answered in the gateway's JSON error shape.
+@Suite("Malformed HTTP")
+struct MalformedHTTPTests {
+    @Test("a request that is not HTTP gets a JSON 400, and the connection is closed")
+    func garbageGetsJSON400() throws {
+        let scratch = Scratch()
+        let gateway = try GatewayProcess(store: scratch.store, mode: "cgi")
+        let connection = try #require(RawConnection(port: gateway.port))
+        connection.send("GET / HTTP/1.1\r\nHost: x\r\nBad Header Without Colon\r\n\r\n")
+        let response = connection.readResponse()
+        #expect(response?.status == 400 && response?.headers["content-type"] == "application/json", "\(String(describing: response))")
+        #expect(response?.text.contains(#""error":"invalid_request""#) == true)
+        #expect(try gateway.request("GET", "/.well-known/jwks.json").status == 200)
+    }
+}
