@@ -13,6 +13,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "The issuer to initialise on first start; default http://HOST:PORT/.") var issuer: String?
     @Option(help: "Route table; default infra/routes.json.") var routes: String?
     @Option(help: "Directory holding the function executables; default beside this binary.") var functionsDir: String?
+    @OptionGroup var limits: GatewayLimitOptions
     @OptionGroup var store: StoreOptions
 
     func run() async throws {
@@ -25,7 +26,8 @@ struct Serve: AsyncParsableCommand {
 
         // First start: make the tenant and tell the user what they need to log in.
         let issuer = issuer ?? "http://\(host):\(port)/"
-        let result = try await Provisioning(store: try store.open(), secrets: try store.secrets()).initialize(issuer: issuer, aliases: Self.aliases(host: host, port: port))
+        let result = try await Provisioning(store: try store.open(), secrets: try store.secrets()).initialize(
+            issuer: issuer, aliases: Self.aliases(host: host, port: port))
         if result.created {
             print("Initialised a new tenant in \(storeURL)")
             try printJSON(result)
@@ -41,10 +43,12 @@ struct Serve: AsyncParsableCommand {
         options.port = port
         options.mode = mode
         options.workersPerFunction = max(1, workers)
+        options.limits = try limits.resolved
         let gateway = try Gateway(options: options)
         try await gateway.run { port in
             // Scripts and tests wait for this line, so it goes out unbuffered.
-            FileHandle.standardOutput.write(Data("gangway listening on http://\(host):\(port)/ (mode \(mode.rawValue), issuer \(result.issuer))\n".utf8))
+            FileHandle.standardOutput.write(
+                Data("gangway listening on http://\(host):\(port)/ (mode \(mode.rawValue), issuer \(result.issuer))\n".utf8))
         }
     }
 
@@ -52,4 +56,43 @@ struct Serve: AsyncParsableCommand {
     static func aliases(host: String, port: Int) -> [String] {
         ["127.0.0.1", "localhost"].contains(host) ? ["127.0.0.1:\(port)", "localhost:\(port)"] : []
     }
+}
+
+/// `gangway serve`'s bounds on clients (GatewayLimits); each default is GatewayLimits' own.
+struct GatewayLimitOptions: ParsableArguments {
+    static let defaults = GatewayLimits()
+
+    @Option(help: "Open client connections at most; more are answered 503.")
+    var maxConnections = defaults.maxConnections
+    @Option(help: "Seconds from accepting a connection to a request's complete head.")
+    var headerTimeout = defaults.headerTimeout.seconds
+    @Option(help: "Seconds from a request's head to the end of its body.")
+    var bodyTimeout = defaults.bodyTimeout.seconds
+    @Option(help: "Seconds a keep-alive connection may stay idle.")
+    var idleTimeout = defaults.idleTimeout.seconds
+    @Option(help: "Seconds a request may wait for a free warm worker (then 503); the function's timeout starts after.")
+    var queueTimeout = defaults.queueTimeout.seconds
+    @Option(help: "The largest request body in bytes (larger: 413).")
+    var maxRequestBytes = defaults.maxRequestBytes
+
+    var resolved: GatewayLimits {
+        get throws {
+            let timeouts = [headerTimeout, bodyTimeout, idleTimeout, queueTimeout]
+            guard maxConnections > 0, maxRequestBytes >= 0, timeouts.allSatisfy({ $0 > 0 }) else {
+                throw ValidationError("limits and timeouts must be positive")
+            }
+            var limits = GatewayLimits()
+            limits.maxConnections = maxConnections
+            limits.headerTimeout = .seconds(headerTimeout)
+            limits.bodyTimeout = .seconds(bodyTimeout)
+            limits.idleTimeout = .seconds(idleTimeout)
+            limits.queueTimeout = .seconds(queueTimeout)
+            limits.maxRequestBytes = maxRequestBytes
+            return limits
+        }
+    }
+}
+
+extension Duration {
+    fileprivate var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

@@ -26,15 +26,18 @@ struct MisbehavingFunctionTests {
             sys.stdout.buffer.write(answer(event["pathParameters"]["what"]))
             sys.exit(0)
         base = "http://%s/2018-06-01/runtime/invocation/" % api
+        # The local gateway admits only the worker it spawned: it hands each one a credential to present.
+        credential = os.environ.get("GANGWAY_RUNTIME_API_CREDENTIAL")
+        hdrs = {"Gangway-Runtime-Credential": credential} if credential else {}
         while True:
-            with urllib.request.urlopen(base + "next") as r:
+            with urllib.request.urlopen(urllib.request.Request(base + "next", headers=hdrs)) as r:
                 rid = r.headers["Lambda-Runtime-Aws-Request-Id"]
                 event = json.loads(r.read())
             what = event["pathParameters"]["what"]
             if what == "error":
-                urllib.request.urlopen(urllib.request.Request(base + rid + "/error", data=b'{"errorType":"Boom"}', method="POST"))
+                urllib.request.urlopen(urllib.request.Request(base + rid + "/error", data=b'{"errorType":"Boom"}', method="POST", headers=hdrs))
                 continue
-            urllib.request.urlopen(urllib.request.Request(base + rid + "/response", data=answer(what), method="POST"))
+            urllib.request.urlopen(urllib.request.Request(base + rid + "/response", data=answer(what), method="POST", headers=hdrs))
         """#
 
     /// A route table and functions directory with the real well-known function and the misbehaving one.

@@ -114,10 +114,14 @@ final class GatewayProcess {
 
     /// `freePort()` can lose its port before the gateway binds it (every gateway in the parallel suite binds a
     /// dozen ephemeral Runtime API ports): on "Address already in use" it starts again on a new port, three times.
-    init(store: String, mode: String = "warm", routes: String = Bin.routes, functionsDir: String = Bin.debug, extra: [String] = []) throws {
+    /// `launcher`: a command the gateway runs under, e.g. `["/usr/bin/prlimit", "--nofile=256"]`.
+    init(
+        store: String, mode: String = "warm", routes: String = Bin.routes, functionsDir: String = Bin.debug, extra: [String] = [],
+        launcher: [String] = []
+    ) throws {
         for attempt in 1...3 {
             do {
-                try start(store: store, mode: mode, routes: routes, functionsDir: functionsDir, extra: extra)
+                try start(store: store, mode: mode, routes: routes, functionsDir: functionsDir, extra: extra, launcher: launcher)
                 return
             } catch {
                 let log = logs
@@ -129,12 +133,13 @@ final class GatewayProcess {
         }
     }
 
-    private func start(store: String, mode: String, routes: String, functionsDir: String, extra: [String]) throws {
+    private func start(store: String, mode: String, routes: String, functionsDir: String, extra: [String], launcher: [String]) throws {
         process = Process()
         port = freePort()
-        process.executableURL = URL(fileURLWithPath: Bin.gangway)
+        process.executableURL = URL(fileURLWithPath: launcher.first ?? Bin.gangway)
         process.arguments =
-            [
+            launcher.dropFirst() + (launcher.isEmpty ? [] : [Bin.gangway])
+            + [
                 "serve", "--port", "\(port)", "--mode", mode, "--store", store, "--routes", routes,
                 "--functions-dir", functionsDir, "--workers", "1",
             ] + extra

@@ -1,13 +1,14 @@
 import Foundation
 import GangwayPlatform
 import Subprocess
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 #if canImport(System)
-import System
+    import System
 #else
-import SystemPackage
+    import SystemPackage
 #endif
 
 /// `--mode cgi`: spawns the function's executable for every request, event on stdin, response on stdout.
@@ -17,6 +18,8 @@ struct CGIInvoker: FunctionInvoker {
 
     func invoke(function: String, event: [UInt8]) async -> InvocationOutcome {
         guard let spec = functions.spec(function) else { return .crashed("unknown function \(function)") }
+        // Out of descriptors swift-subprocess traps mid-spawn instead of throwing: refuse this one request instead.
+        guard DescriptorLimit.roomToSpawn() else { return .noWorkerAvailable }
         return await withTaskGroup(of: InvocationOutcome?.self) { group in
             group.addTask {
                 // The event goes in through an unlinked temporary file, not a pipe: a function that
@@ -32,7 +35,7 @@ struct CGIInvoker: FunctionInvoker {
                     let result = try await run(
                         .path(FilePath(spec.executable)), environment: functions.environment(),
                         input: .fileDescriptor(FileDescriptor(rawValue: input), closeAfterSpawningProcess: true),
-                        output: .bytes(limit: Limits.maxResponseBytes), error: .currentStandardError
+                        output: .bytes(limit: GatewayLimits.maxResponseBytes), error: .currentStandardError
                     )
                     guard case .exited(0) = result.terminationStatus else {
                         return .crashed("\(function) ended with \(result.terminationStatus)")

@@ -6,7 +6,8 @@ import NIOCore
 
 /// HTTP ⇄ API Gateway payload format 2.0, as AWS's HTTP API does it.
 enum EventTranslation {
-    static func event(from request: Request, body: ByteBuffer, match: RouteTable.Match, sourceIp: String, requestId: String) -> GatewayEvent {
+    static func event(from request: Request, body: ByteBuffer, match: RouteTable.Match, sourceIp: String, requestId: String) -> GatewayEvent
+    {
         var headers: [String: String] = [:]
         var cookies: [String] = []
         for field in request.headers {

@@ -1,6 +1,6 @@
+import FoundationEssentials
 import GangwayPlatform
 import Subprocess
-import FoundationEssentials
 
 /// Where the function executables are and how each runs: executable path, timeout and environment.
 struct FunctionDirectory: Sendable {

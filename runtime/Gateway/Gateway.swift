@@ -2,12 +2,14 @@ import FoundationEssentials
 import GangwayPlatform
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import Logging
-import ServiceLifecycle
 import NIOCore
 import NIOPosix
+import ServiceLifecycle
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The local runtime shim: plays API Gateway (HTTP API) in front of the function executables.
@@ -21,6 +23,7 @@ public struct Gateway: Sendable {
         public var port = 3000
         public var mode = Mode.warm
         public var workersPerFunction = 2
+        public var limits = GatewayLimits()
         public var routesPath: String
         public var binDirectory: String
         /// The environment every function process gets (GANGWAY_STORE and friends).
@@ -60,7 +63,10 @@ public struct Gateway: Sendable {
             invoker = CGIInvoker(functions: functions)
             extraServices = []
         case .warm:
-            let pool = WarmPool(functions: functions, workersPerFunction: options.workersPerFunction, logger: logger)
+            let pool = WarmPool(
+                functions: functions, workersPerFunction: options.workersPerFunction, queueTimeout: options.limits.queueTimeout,
+                logger: logger
+            )
             invoker = pool
             extraServices = pool.runtimeServices()
         }
@@ -70,10 +76,26 @@ public struct Gateway: Sendable {
     public func run(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
         // A function that exits before reading its stdin must not take the gateway down with SIGPIPE.
         signal(SIGPIPE, SIG_IGN)
-        let responder = GatewayResponder(routes: routes, invoker: invoker, logger: logger)
+        let responder = GatewayResponder(routes: routes, invoker: invoker, limits: options.limits, logger: logger)
+        let sandboxes = options.mode == .warm ? routes.functions.count * options.workersPerFunction : 0
+        let budget = ConnectionBudget(limits: options.limits, mode: options.mode, sandboxes: sandboxes)
+        let count = ConnectionCount()
+        logger.info(
+            "connection budget",
+            metadata: [
+                "served": "\(budget.admitted)", "shed_503_up_to": "\(budget.acceptable)", "descriptor_limit": "\(budget.descriptorLimit)",
+            ]
+        )
+        let (limits, logger) = (options.limits, logger)
         let app = Application(
             responder: responder,
-            configuration: .init(address: .hostname(options.host, port: options.port), serverName: nil),
+            server: HTTPServerBuilder { responder in
+                GatewayChannel(responder: responder, limits: limits, budget: budget, count: count, logger: logger)
+            },
+            configuration: .init(
+                address: .hostname(options.host, port: options.port), serverName: nil,
+                availableConnectionsDelegate: AcceptGate(count: count, acceptable: budget.acceptable)
+            ),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
             logger: Logger(label: "hummingbird", factory: { _ in SwiftLogNoOpLogHandler() })
         )
@@ -109,14 +131,13 @@ struct GatewayContext: RequestContext {
         coreContext = .init(source: source)
         remoteAddress = source.channel.remoteAddress?.ipAddress ?? "127.0.0.1"
     }
-
-    var maxUploadSize: Int { Limits.maxRequestBytes }
 }
 
 struct GatewayResponder: HTTPResponder {
     typealias Context = GatewayContext
     let routes: RouteTable
     let invoker: any FunctionInvoker
+    let limits: GatewayLimits
     let logger: Logger
 
     func respond(to request: Request, context: GatewayContext) async throws -> Response {
@@ -135,7 +156,11 @@ struct GatewayResponder: HTTPResponder {
         case .methodNotAllowed: return fail(405, "method_not_allowed", "Method \(request.method.rawValue) is not allowed on \(path).")
         case .badPath: return fail(400, "invalid_request", "The path has an invalid percent escape.")
         }
-        guard let body = try? await request.body.collect(upTo: Limits.maxRequestBytes) else {
+        // Refused by its declared length before a byte of it is read; a chunked body stops at the limit.
+        if let declared = request.headers[.contentLength].flatMap({ Int($0) }), declared > limits.maxRequestBytes {
+            return fail(413, "request_too_large", "Request is too large.")
+        }
+        guard let body = try? await request.body.collect(upTo: limits.maxRequestBytes) else {
             return fail(413, "request_too_large", "Request is too large.")
         }
         let event = EventTranslation.event(
@@ -154,18 +179,26 @@ struct GatewayResponder: HTTPResponder {
             if let decoded = try? JSON.decode(GatewayResponse.self, from: Data(bytes)) {
                 response = EventTranslation.httpResponse(decoded, requestId: requestId)
             } else {
-                logger.error("function returned an invalid response", metadata: ["function": "\(match.route.function)", "request_id": "\(requestId)"])
+                logger.error(
+                    "function returned an invalid response",
+                    metadata: ["function": "\(match.route.function)", "request_id": "\(requestId)"])
                 response = fail(502, "bad_gateway", "The function returned an invalid response; request id \(requestId).")
             }
         case .functionError(let report):
-            logger.error("function reported an error", metadata: ["function": "\(match.route.function)", "request_id": "\(requestId)", "report": "\(report.prefix(500))"])
+            logger.error(
+                "function reported an error",
+                metadata: ["function": "\(match.route.function)", "request_id": "\(requestId)", "report": "\(report.prefix(500))"])
             response = fail(502, "bad_gateway", "The function failed; request id \(requestId).")
         case .crashed(let reason):
-            logger.error("function crashed", metadata: ["function": "\(match.route.function)", "request_id": "\(requestId)", "reason": "\(reason)"])
+            logger.error(
+                "function crashed", metadata: ["function": "\(match.route.function)", "request_id": "\(requestId)", "reason": "\(reason)"])
             response = fail(502, "bad_gateway", "The function crashed; request id \(requestId).")
         case .timedOut:
             logger.error("function timed out", metadata: ["function": "\(match.route.function)", "request_id": "\(requestId)"])
             response = fail(504, "gateway_timeout", "The function did not answer in time; request id \(requestId).")
+        case .noWorkerAvailable:
+            response = fail(503, "temporarily_unavailable", "Every worker stayed busy; retry later. Request id \(requestId).")
+            response.headers[.retryAfter] = "1"
         }
         response.headers[HTTPField.Name("Server-Timing")!] = timing
         return response

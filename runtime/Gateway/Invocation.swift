@@ -9,6 +9,8 @@ enum InvocationOutcome: Sendable {
     /// The process died, exited non-zero or could not be started.
     case crashed(String)
     case timedOut
+    /// Every worker stayed busy for the whole `queueTimeout`: the function never started.
+    case noWorkerAvailable
 }
 
 /// Runs one event through one function: a process per request (cgi) or a warm worker (warm).

@@ -3,16 +3,17 @@ import GangwayPlatform
 import HTTPTypes
 import Hummingbird
 import Logging
-import ServiceLifecycle
 import NIOCore
+import ServiceLifecycle
 import Subprocess
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 #if canImport(System)
-import System
+    import System
 #else
-import SystemPackage
+    import SystemPackage
 #endif
 
 /// `--mode warm`: for each function, a few sandboxes as on AWS Lambda. A sandbox is one Lambda Runtime
@@ -23,12 +24,16 @@ actor WarmPool: FunctionInvoker {
         let id: String
         let function: String
         let event: [UInt8]
-        let deadline: ContinuousClock.Instant
+        /// The function's own time budget (`timeoutSeconds`); it starts when a worker takes the invocation.
+        let timeout: Duration
     }
 
     final class Sandbox: Sendable {
         let index: Int
         let function: String
+        /// The worker's proof that it is the process the gateway spawned: any local process can reach a loopback
+        /// port, so without it one could take invocation events (passwords, client secrets) and forge answers.
+        let credential = RuntimeAPICredential()
         init(index: Int, function: String) {
             self.index = index
             self.function = function
@@ -57,7 +62,9 @@ actor WarmPool: FunctionInvoker {
     private struct Pending {
         var continuation: CheckedContinuation<InvocationOutcome, Never>
         var sandbox: Int?
-        let deadline: ContinuousClock.Instant
+        /// While queued: the end of the wait for a worker (`queueTimeout`, then 503, nobody killed). Once a
+        /// worker holds it: the end of the function's timeout (then 504, and the worker is replaced).
+        var deadline: ContinuousClock.Instant
     }
     private var stopping = false
     /// One task for every deadline (started with the first invocation) rather than a timer task per invocation:
@@ -65,8 +72,11 @@ actor WarmPool: FunctionInvoker {
     private var reaper: Task<Void, Never>?
     static let reaperInterval = Duration.milliseconds(50)
 
-    init(functions: FunctionDirectory, workersPerFunction: Int, logger: Logger) {
+    private let queueTimeout: Duration
+
+    init(functions: FunctionDirectory, workersPerFunction: Int, queueTimeout: Duration, logger: Logger) {
         self.functions = functions
+        self.queueTimeout = queueTimeout
         self.workersPerFunction = workersPerFunction
         self.logger = logger
     }
@@ -91,7 +101,7 @@ actor WarmPool: FunctionInvoker {
         guard let spec = functions.spec(function) else { return .crashed("unknown function \(function)") }
         let invocation = Invocation(
             id: Random.identifier(length: 24), function: function, event: event,
-            deadline: .now + spec.timeout
+            timeout: spec.timeout
         )
         let id = invocation.id
         if reaper == nil {
@@ -102,7 +112,7 @@ actor WarmPool: FunctionInvoker {
             }
         }
         return await withCheckedContinuation { continuation in
-            pending[id] = Pending(continuation: continuation, sandbox: nil, deadline: invocation.deadline)
+            pending[id] = Pending(continuation: continuation, sandbox: nil, deadline: .now + queueTimeout)
             dispatch(invocation)
         }
     }
@@ -127,9 +137,15 @@ actor WarmPool: FunctionInvoker {
     private func hand(_ invocation: Invocation, to index: Int) {
         let waiting = sandboxes[index]?.waiting
         sandboxes[index]?.waiting = nil
-        sandboxes[index]?.current = invocation.id
-        pending[invocation.id]?.sandbox = index
+        assign(invocation, to: index)
         waiting?.resume(returning: invocation)
+    }
+
+    /// A worker takes the invocation: from now on the function's timeout runs, not the wait for a worker.
+    private func assign(_ invocation: Invocation, to index: Int) {
+        sandboxes[index, default: SandboxState()].current = invocation.id
+        pending[invocation.id]?.sandbox = index
+        pending[invocation.id]?.deadline = .now + invocation.timeout
     }
 
     private func finish(_ id: String, _ outcome: InvocationOutcome) {
@@ -139,9 +155,14 @@ actor WarmPool: FunctionInvoker {
         entry.continuation.resume(returning: outcome)
     }
 
-    /// The deadline passed: the caller gets 504 and the worker that holds the request is replaced.
+    /// The deadline passed. Still queued: the caller gets 503 and nobody is killed (every worker was busy, none
+    /// misbehaved). Held by a worker: the caller gets 504 and that worker is replaced.
     private func expire(_ id: String) {
         guard let entry = pending[id] else { return }
+        guard entry.sandbox != nil else {
+            logger.warning("no worker became free in time", metadata: ["request": "\(id)"])
+            return finish(id, .noWorkerAvailable)
+        }
         finish(id, .timedOut)
         if let index = entry.sandbox, let pid = sandboxes[index]?.pid {
             logger.warning("worker overran its timeout; replacing it", metadata: ["sandbox": "\(index)"])
@@ -161,8 +182,7 @@ actor WarmPool: FunctionInvoker {
         if var queue = queued[function], !queue.isEmpty {
             let invocation = queue.removeFirst()
             queued[function] = queue
-            sandboxes[index, default: SandboxState()].current = invocation.id
-            pending[invocation.id]?.sandbox = index
+            assign(invocation, to: index)
             return invocation
         }
         return await withCheckedContinuation { continuation in
@@ -190,18 +210,36 @@ actor WarmPool: FunctionInvoker {
         sandboxFunction[sandbox.index] = sandbox.function
         let function = sandbox.function
         let index = sandbox.index
-        Task.detached { [weak self] in await self?.superviseWorker(sandbox: index, function: function, port: port) }
+        let credential = sandbox.credential
+        Task.detached { [weak self] in
+            await self?.superviseWorker(sandbox: index, function: function, port: port, credential: credential)
+        }
     }
 
     /// Keeps one worker alive for the sandbox, restarting it when it exits (with a back-off if it keeps dying).
-    private nonisolated func superviseWorker(sandbox index: Int, function: String, port: Int) async {
+    private nonisolated func superviseWorker(sandbox index: Int, function: String, port: Int, credential: RuntimeAPICredential) async {
         guard let spec = functions.spec(function) else { return }
+        var refusals = 0
         while await !self.stopping {
+            // Out of descriptors swift-subprocess traps mid-spawn instead of throwing: check first, retry later.
+            guard DescriptorLimit.roomToSpawn() else {
+                refusals += 1
+                logger.error(
+                    "worker not started: too few free descriptors; retrying",
+                    metadata: ["function": "\(function)", "open": "\(DescriptorLimit.openDescriptors())"]
+                )
+                try? await Task.sleep(for: .milliseconds(min(2000, 50 << min(refusals, 5))))
+                continue
+            }
+            refusals = 0
             let started = ContinuousClock.now
             do {
                 _ = try await run(
                     .path(FilePath(spec.executable)),
-                    environment: functions.environment(extra: ["AWS_LAMBDA_RUNTIME_API": "127.0.0.1:\(port)", "AWS_LAMBDA_FUNCTION_NAME": function]),
+                    environment: functions.environment(extra: [
+                        "AWS_LAMBDA_RUNTIME_API": "127.0.0.1:\(port)", "AWS_LAMBDA_FUNCTION_NAME": function,
+                        RuntimeAPICredential.environmentKey: credential.value,
+                    ]),
                     input: .none, output: .discarded, error: .currentStandardError
                 ) { execution in
                     await self.started(sandbox: index, pid: execution.processIdentifier.value)
@@ -272,6 +310,14 @@ actor WarmPool: FunctionInvoker {
 
         func respond(to request: Request, context: Context) async throws -> Response {
             let path = request.uri.path
+            // Checked before anything else, so a stranger's poll never dequeues an event or ends an invocation.
+            guard sandbox.credential.admits(request.headers[RuntimeAPICredential.header]) else {
+                pool.logger.warning(
+                    "runtime API request without the worker's credential refused",
+                    metadata: ["sandbox": "\(sandbox.index)", "path": "\(path.prefix(100))"]
+                )
+                return Response(status: .forbidden)
+            }
             guard path.hasPrefix(Self.base) else { return Response(status: .notFound) }
             let route = path.dropFirst(Self.base.count).split(separator: "/", omittingEmptySubsequences: false)
             switch (request.method, route.count, route.first, route.last) {
@@ -279,7 +325,7 @@ actor WarmPool: FunctionInvoker {
                 return await next()
             case (.post, 3, "invocation", "response"):
                 let id = String(route[1])
-                guard let body = try? await request.body.collect(upTo: Limits.maxResponseBytes) else {
+                guard let body = try? await request.body.collect(upTo: GatewayLimits.maxResponseBytes) else {
                     _ = await pool.fail(sandbox: sandbox.index, id: id, report: "response larger than the limit")
                     return Response(status: .contentTooLarge)
                 }
@@ -301,7 +347,8 @@ actor WarmPool: FunctionInvoker {
             guard let invocation = await pool.next(sandbox: sandbox.index, function: sandbox.function) else {
                 return Response(status: .serviceUnavailable)
             }
-            let deadline = Date.now.addingTimeInterval(Double((invocation.deadline - .now).components.seconds))
+            // Handed over just now: the function's whole timeout is ahead of it.
+            let deadline = Date.now.addingTimeInterval(Double(invocation.timeout.components.seconds))
             var headers = HTTPFields()
             headers[.contentType] = "application/json"
             headers[HTTPField.Name("Lambda-Runtime-Aws-Request-Id")!] = invocation.id

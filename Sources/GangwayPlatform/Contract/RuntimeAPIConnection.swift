@@ -26,6 +26,9 @@ final class RuntimeAPIConnection {
     private let host: String
     private let port: String
     private let maxResponseBytes: Int
+    /// The `Gangway-Runtime-Credential` header line `gangway serve --mode warm` requires of its own workers
+    /// (from `GANGWAY_RUNTIME_API_CREDENTIAL`); empty on AWS Lambda, which neither sets nor expects one.
+    private let credentialHeader: String
     private var socket: Int32 = -1
     /// Bytes read past the end of the previous response (none in practice: no pipelining).
     private var buffer: [UInt8] = []
@@ -33,7 +36,11 @@ final class RuntimeAPIConnection {
     private let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
 
     /// - Parameter endpoint: `host:port`, as Lambda sets `AWS_LAMBDA_RUNTIME_API`.
-    init(endpoint: String, maxResponseBytes: Int) throws(Failure) {
+    /// - Parameter credential: the secret the local gateway gave this worker; read from the environment by default.
+    init(
+        endpoint: String, maxResponseBytes: Int,
+        credential: String? = getenv("GANGWAY_RUNTIME_API_CREDENTIAL").map { String(cString: $0) }
+    ) throws(Failure) {
         guard let colon = endpoint.lastIndex(of: ":"), !endpoint[..<colon].isEmpty,
             let port = Int(endpoint[endpoint.index(after: colon)...]), (1...65535).contains(port)
         else {
@@ -42,6 +49,7 @@ final class RuntimeAPIConnection {
         self.host = String(endpoint[..<colon]).trimmingBrackets()
         self.port = String(port)
         self.maxResponseBytes = maxResponseBytes
+        self.credentialHeader = credential.map { $0.isEmpty ? "" : "Gangway-Runtime-Credential: \($0)\r\n" } ?? ""
     }
 
     deinit {
@@ -75,7 +83,7 @@ final class RuntimeAPIConnection {
 
     private func attempt(method: String, path: String, body: [UInt8]?, timeout: Duration?) throws(AttemptFailure) -> Response {
         if socket < 0 { try connect() }
-        var head = "\(method) \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\n"
+        var head = "\(method) \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\n" + credentialHeader
         if let body { head += "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n" }
         head += "\r\n"
         var request = Array(head.utf8)
