@@ -11,12 +11,13 @@ import GangwayAuth0
 /// `gangway store ...`: inspect and modify a key-value store from the shell (and race it from tests).
 ///
 /// Exit codes: 0 done; 3 the condition did not hold (get: no such key; insert: key existed;
-/// delete: nothing deleted / version mismatch; cas: version mismatch); other non-zero: error.
+/// delete: nothing deleted / version mismatch; cas: version mismatch; batch: a condition failed);
+/// `check`: 1 when an invariant is violated; other non-zero: error.
 struct StoreCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "store",
         abstract: "Read and write the key-value store.",
-        subcommands: [Get.self, Put.self, Insert.self, Delete.self, List.self, Incr.self, Purge.self]
+        subcommands: [Get.self, Put.self, Insert.self, Delete.self, List.self, Incr.self, Batch.self, Purge.self, Check.self]
     )
 
     /// Exit code when the operation's condition did not hold.
@@ -140,10 +141,16 @@ struct StoreCommand: AsyncParsableCommand {
         @Argument var key: String
         @Option(name: [.customShort("k"), .long], help: "How many increments.") var times: Int = 1
         @Option(help: "Amount per increment.") var by: Int64 = 1
+        @Option(name: .customLong("and"), help: "A second counter incremented with the first, in one atomic batch.") var other: String?
 
         func run() async throws {
             let store = try options.open()
             var last: Int64 = 0
+            if let other {
+                for _ in 0..<times { last = try await Self.incrementBoth(store, [key, other], by: by) }
+                StoreCommand.write("\(last)")
+                return
+            }
             for _ in 0..<times {
                 while true {
                     if let record = try await store.get(key) {
@@ -162,6 +169,84 @@ struct StoreCommand: AsyncParsableCommand {
                 }
             }
             StoreCommand.write("\(last)")
+        }
+
+        /// Reads both counters and writes both incremented in one batch (insert-if-absent for a missing one),
+        /// retrying when another writer got there first; the first counter's new value.
+        static func incrementBoth(_ store: any KeyValueStore, _ keys: [String], by: Int64) async throws -> Int64 {
+            while true {
+                var operations: [StoreOperation] = []
+                var first: Int64 = 0
+                for key in keys {
+                    let record = try await store.get(key)
+                    let current = try record.map {
+                        guard let n = Int64(String(decoding: $0.value, as: UTF8.self)) else {
+                            throw ValidationError("value at \(key) is not a decimal integer")
+                        }
+                        return n
+                    }
+                    let next = Data(String((current ?? 0) + by).utf8)
+                    if operations.isEmpty { first = (current ?? 0) + by }
+                    operations.append(
+                        record.map { .compareAndSwap(key, expectedVersion: $0.version, next, ttl: nil) }
+                            ?? .insertIfAbsent(key, next, ttl: nil))
+                }
+                if try await store.commit(operations).committed { return first }
+            }
+        }
+    }
+
+    struct Batch: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Apply several writes atomically: all or none (exit 3, printing the key whose condition failed).",
+            discussion: """
+                Operations, in order: insert KEY VALUE | put KEY VALUE | cas KEY VERSION VALUE | delete KEY VERSION|-
+                Prints the version each wrote (- for a delete), tab-separated.
+                """)
+        @OptionGroup var options: Options
+        @Argument(parsing: .allUnrecognized) var words: [String]
+
+        func run() async throws {
+            var operations: [StoreOperation] = []
+            var rest = words[...]
+            func take(_ what: String) throws -> String {
+                guard let word = rest.popFirst() else { throw ValidationError("missing \(what)") }
+                return word
+            }
+            while let op = rest.popFirst() {
+                switch op {
+                case "insert": operations.append(.insertIfAbsent(try take("key"), Data(try take("value").utf8), ttl: nil))
+                case "put": operations.append(.put(try take("key"), Data(try take("value").utf8), ttl: nil))
+                case "cas":
+                    let key = try take("key")
+                    guard let version = Int64(try take("version")) else { throw ValidationError("cas: version must be an integer") }
+                    operations.append(.compareAndSwap(key, expectedVersion: version, Data(try take("value").utf8), ttl: nil))
+                case "delete":
+                    let key = try take("key")
+                    let version = try take("version")
+                    operations.append(.delete(key, expectedVersion: version == "-" ? nil : Int64(version)))
+                default: throw ValidationError("unknown batch operation '\(op)' (insert, put, cas, delete)")
+                }
+            }
+            switch try await options.open().commit(operations) {
+            case .committed(let versions): StoreCommand.write(versions.map { $0.map(String.init) ?? "-" }.joined(separator: "\t"))
+            case .conditionFailed(_, let key):
+                StoreCommand.write("failed\t\(key)")
+                throw StoreCommand.conditionFailed
+            }
+        }
+    }
+
+    struct Check: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check the store's multi-record invariants (logins, linked accounts, refresh tokens); exit 1 on a violation.")
+        @OptionGroup var options: Options
+
+        func run() async throws {
+            let violations = try await StoreInvariants(store: options.open()).check()
+            for violation in violations { StoreCommand.write("violation\t\(violation)") }
+            guard violations.isEmpty else { throw ExitCode.failure }
+            StoreCommand.write("ok")
         }
     }
 }

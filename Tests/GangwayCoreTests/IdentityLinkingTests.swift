@@ -31,6 +31,14 @@ struct IdentityLinkingTests {
             try await inner.list(prefix: prefix, after: after, limit: limit)
         }
         func purgeExpired() async throws -> Int { try await inner.purgeExpired() }
+        /// A batch that would compare-and-swap the failing key fails as a whole (nothing written).
+        func commit(_ operations: [StoreOperation]) async throws -> StoreBatchOutcome {
+            let key = failing.withLock { $0 }
+            if operations.contains(where: { if case .compareAndSwap = $0 { $0.key == key } else { false } }) {
+                throw StoreError(.unavailable, "injected failure")
+            }
+            return try await inner.commit(operations)
+        }
     }
 
     static func setUp() async throws -> (ManagementCall, FlakyStore, [User]) {

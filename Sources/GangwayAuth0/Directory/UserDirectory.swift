@@ -3,11 +3,14 @@ import GangwayPlatform
 
 /// A tenant's users in the store: records by id, plus unique login indexes per connection (email and username).
 /// The directory is the one owner of "a login name belongs to exactly one user": every write that touches more
-/// than one record (a create, a change of logins, a delete, a link or an unlink) goes through the few methods
-/// here, so an atomic store batch can later replace their step-by-step writes in one place.
+/// than one record (a create, a change of logins, a delete, a link or an unlink) is one atomic store batch
+/// (`KeyValueStore.commit`) built here, so a crash or a refused key half-way leaves no orphaned login, no
+/// login held by two users, and no half-made link.
 ///
-/// Logins are claimed with insert-if-absent before a record holds them and released after it no longer does,
-/// and only while they still point at that user: two racing writers cannot create twins or free another's login.
+/// Each batch carries its own conditions: logins are claimed with insert-if-absent (or re-asserted with
+/// compare-and-swap when the entry already names this user), records change by compare-and-swap on the version
+/// read, and logins are released only at the version read while they still pointed at that user. A batch that
+/// loses a race is rebuilt from fresh reads, up to `StoreContention.attempts` times.
 public struct UserDirectory: Sendable {
     public let store: any KeyValueStore
     public let tenant: Tenant
@@ -70,153 +73,146 @@ public struct UserDirectory: Sendable {
         return primary
     }
 
-    // MARK: - Writing (every multi-record write)
+    // MARK: - Writing (every multi-record write is one batch)
 
-    /// Creates the user if its email/username are free on its connection and its id is new: the logins are
-    /// claimed first, then the record inserted; on a refusal the claims made are released.
+    /// Creates the user if its email/username are free on its connection and its id is new: one batch of the
+    /// login claims and the record insert, so either all exist afterwards or none does.
     public func create(_ user: User) async throws {
-        var claimed: Set<String> = []
-        do {
-            for login in Self.logins(user) {
-                guard try await claim(login, on: user.connection, for: user.userId, allowOwn: false) else {
-                    throw Failure.loginTaken(login)
-                }
-                claimed.insert(login)
-            }
-            guard try await store.insertJSONIfAbsent(recordKey(user.userId), user) else { throw Failure.userIdTaken(user.userId) }
-        } catch {
-            try? await release(claimed, on: user.connection, ownedBy: user.userId)
-            throw error
+        var operations: [StoreOperation] = []
+        var loginsByKey: [String: String] = [:]
+        for login in Self.logins(user).sorted() {
+            let key = loginKey(user.connection, login)
+            loginsByKey[key] = login
+            operations.append(try .insertJSON(key, user.userId))
+        }
+        operations.append(try .insertJSON(recordKey(user.userId), user))
+        if case .conditionFailed(_, let key) = try await store.commit(operations) {
+            if let login = loginsByKey[key] { throw Failure.loginTaken(login) }
+            throw Failure.userIdTaken(user.userId)
         }
     }
 
-    /// Re-reads the user and applies `change` until the compare-and-swap holds (`store.update`); nil when the user
-    /// does not exist. A change of email or username claims the new logins before the write (`loginTaken` when
-    /// one belongs to someone else) and releases the old ones after it, so no moment exists where two users hold
-    /// one login. Throws `StoreError(.contention)` when the user keeps changing.
+    /// Re-reads the user and applies `change` until its batch holds; nil when the user does not exist. A change of
+    /// email or username claims the new logins, writes the record and releases the old logins in one batch
+    /// (`loginTaken` when a new one belongs to someone else), so no moment exists where two users hold one login
+    /// or an old login still leads to the user. `change` may run more than once. Throws
+    /// `StoreError(.contention)` when the user keeps changing.
     @discardableResult
     public func modify(_ userId: String, _ change: (inout User) throws -> Void) async throws -> User? {
-        var claimed: Set<String> = []
-        var held: Set<String> = []
-        var connection = ""
-        do {
-            let written: User? = try await store.update(User.self, at: recordKey(userId)) { record in
-                guard var user = record else { return nil }
-                let before = Self.logins(user)
-                try change(&user)
-                connection = user.connection
-                held = before
-                for login in Self.logins(user).subtracting(before).subtracting(claimed) {
-                    guard try await claim(login, on: connection, for: userId, allowOwn: true) else { throw Failure.loginTaken(login) }
-                    claimed.insert(login)
-                }
-                record = user
-                return user
-            }
-            // The old logins, and claims of attempts that lost a race, unless the written record holds them.
-            let kept = written.map(Self.logins) ?? []
-            try await release(held.union(claimed).subtracting(kept), on: connection, ownedBy: userId)
-            return written
-        } catch {
-            let current = try? await store.getJSON(User.self, recordKey(userId))?.0
-            try? await release(claimed.subtracting(current.map(Self.logins) ?? []), on: connection, ownedBy: userId)
-            throw error
+        for _ in 0..<StoreContention.attempts {
+            guard let (current, version) = try await store.getJSON(User.self, recordKey(userId)) else { return nil }
+            var user = current
+            try change(&user)
+            var operations = [try StoreOperation.compareAndSwapJSON(recordKey(userId), expectedVersion: version, user)]
+            operations += try await loginChanges(from: current, to: user)
+            if try await store.commit(operations).committed { return user }
         }
+        throw StoreError(.contention, "\(recordKey(userId)) kept changing under \(StoreContention.attempts) attempts")
     }
 
-    /// Deletes the user (compare-and-swap on its record), then releases the logins it held; the deleted record,
-    /// or nil when there was none.
+    /// Deletes the user and the logins it held in one batch; the deleted record, or nil when there was none.
     @discardableResult
     public func delete(_ userId: String) async throws -> User? {
-        let removed: User? = try await store.update(User.self, at: recordKey(userId)) { record in
-            let user = record
-            record = nil
-            return user
+        for _ in 0..<StoreContention.attempts {
+            guard let (user, version) = try await store.getJSON(User.self, recordKey(userId)) else { return nil }
+            var operations = [StoreOperation.delete(recordKey(userId), expectedVersion: version)]
+            operations += try await releases(Self.logins(user), on: user.connection, ownedBy: userId)
+            if try await store.commit(operations).committed { return user }
         }
-        if let removed { try await release(Self.logins(removed), on: removed.connection, ownedBy: userId) }
-        return removed
+        throw StoreError(.contention, "\(recordKey(userId)) kept changing under \(StoreContention.attempts) attempts")
     }
 
-    /// Links `secondaryId` into `primaryId`; the primary afterwards. The secondary is claimed first (`linkedTo`,
-    /// compare-and-swap: of two links of one secondary only one gets past it), then its identity appended to the
-    /// primary; if that fails the claim is released.
+    /// Links `secondaryId` into `primaryId`; the primary afterwards. The secondary's `linkedTo` and the primary's
+    /// new identity are one batch (compare-and-swap on both: of two links of one secondary only one succeeds).
     public func link(_ secondaryId: String, into primaryId: String) async throws -> User {
-        let claimed: User = try await store.update(User.self, at: recordKey(secondaryId)) { record in
-            guard var secondary = record else { throw Failure.noSuchSecondary(secondaryId) }
+        for _ in 0..<StoreContention.attempts {
+            guard var (secondary, secondaryVersion) = try await store.getJSON(User.self, recordKey(secondaryId)) else {
+                throw Failure.noSuchSecondary(secondaryId)
+            }
             if let other = secondary.linkedTo { throw Failure.alreadyLinked(toThisPrimary: other == primaryId) }
             guard secondary.identities.count <= 1 else { throw Failure.secondaryHasLinks }
+            // A user linked into itself would be its own primary: refused as a linked primary, as before.
+            if secondaryId == primaryId { throw Failure.primaryIsLinked(primaryId) }
+            guard var (primary, primaryVersion) = try await store.getJSON(User.self, recordKey(primaryId)) else {
+                throw Failure.noSuchUser(primaryId)
+            }
+            if let linked = primary.linkedTo { throw Failure.primaryIsLinked(linked) }
+            let identity = secondary.linkedIdentity
+            guard !primary.identities.contains(where: { $0.provider == identity.provider && $0.userId == identity.userId }) else {
+                throw Failure.alreadyLinked(toThisPrimary: true)
+            }
             secondary.linkedTo = primaryId
             secondary.updatedAt = .now
-            record = secondary
-            return secondary
+            primary.identities.append(identity)
+            primary.updatedAt = .now
+            let outcome = try await store.commit([
+                .compareAndSwapJSON(recordKey(secondaryId), expectedVersion: secondaryVersion, secondary),
+                .compareAndSwapJSON(recordKey(primaryId), expectedVersion: primaryVersion, primary),
+            ])
+            if outcome.committed { return primary }
         }
-        do {
-            let identity = claimed.linkedIdentity
-            let updated = try await modify(primaryId) { primary in
-                if let linked = primary.linkedTo { throw Failure.primaryIsLinked(linked) }
-                guard !primary.identities.contains(where: { $0.provider == identity.provider && $0.userId == identity.userId }) else {
-                    throw Failure.alreadyLinked(toThisPrimary: true)
-                }
-                primary.identities.append(identity)
-                primary.updatedAt = .now
-            }
-            guard let updated else { throw Failure.noSuchUser(primaryId) }
-            return updated
-        } catch {
-            _ = try? await modify(secondaryId) { if $0.linkedTo == primaryId { $0.linkedTo = nil } }
-            throw error
-        }
+        throw StoreError(.contention, "\(recordKey(primaryId)) kept changing under \(StoreContention.attempts) attempts")
     }
 
     /// Unlinks the identity `provider|userId` from `primaryId`; the primary afterwards. The identity leaves the
-    /// primary first, then the secondary stands alone again; if that fails the primary gets the identity back.
+    /// primary and the secondary (when it still names this primary) stands alone again in one batch.
     public func unlink(provider: String, userId: String, from primaryId: String) async throws -> User {
-        var removed: User.Identity?
-        let updated = try await modify(primaryId) { primary in
-            removed = nil
+        let secondaryId = provider + "|" + userId
+        for _ in 0..<StoreContention.attempts {
+            guard var (primary, primaryVersion) = try await store.getJSON(User.self, recordKey(primaryId)) else {
+                throw Failure.noSuchUser(primaryId)
+            }
             guard let i = primary.identities.firstIndex(where: { $0.provider == provider && $0.userId == userId }), i > 0 else {
                 throw Failure.noSuchIdentity(provider: provider, userId: userId)
             }
-            removed = primary.identities.remove(at: i)
+            primary.identities.remove(at: i)
             primary.updatedAt = .now
-        }
-        guard let updated, let removed else { throw Failure.noSuchUser(primaryId) }
-        do {
-            try await modify(provider + "|" + userId) { secondary in
-                if secondary.linkedTo == primaryId {
-                    secondary.linkedTo = nil
-                    secondary.updatedAt = .now
-                }
+            var operations = [try StoreOperation.compareAndSwapJSON(recordKey(primaryId), expectedVersion: primaryVersion, primary)]
+            if secondaryId != primaryId, var (secondary, version) = try await store.getJSON(User.self, recordKey(secondaryId)),
+                secondary.linkedTo == primaryId
+            {
+                secondary.linkedTo = nil
+                secondary.updatedAt = .now
+                operations.append(try .compareAndSwapJSON(recordKey(secondaryId), expectedVersion: version, secondary))
             }
-        } catch {
-            _ = try? await modify(primaryId) { primary in
-                if !primary.identities.contains(where: { $0.provider == provider && $0.userId == userId }) {
-                    primary.identities.append(removed)
-                }
-            }
-            throw error
+            if try await store.commit(operations).committed { return primary }
         }
-        return updated
+        throw StoreError(.contention, "\(recordKey(primaryId)) kept changing under \(StoreContention.attempts) attempts")
     }
 
     // MARK: - Login indexes
 
-    /// Claims `login` for `userId` (insert-if-absent). False when it belongs to another user, or to this one and
-    /// `allowOwn` is off (a new user must not inherit a stale entry of its own id).
-    func claim(_ login: String, on connection: String, for userId: String, allowOwn: Bool) async throws -> Bool {
-        let key = loginKey(connection, login)
-        if try await store.insertJSONIfAbsent(key, userId) { return true }
-        return allowOwn ? try await store.getJSON(String.self, key)?.0 == userId : false
-    }
-
-    /// Releases each login that still points at `userId` (compare-and-swap on the entry: another's is never freed).
-    func release(_ logins: Set<String>, on connection: String, ownedBy userId: String) async throws {
-        for login in logins {
-            let key = loginKey(connection, login)
-            if let (owner, version) = try await store.getJSON(String.self, key), owner == userId {
-                try await store.delete(key, expectedVersion: version)
+    /// The index operations that move `before`'s logins to `after`'s: each new login claimed (insert-if-absent,
+    /// or re-asserted at its version when a stale entry already names this user), each dropped one released.
+    /// Throws `loginTaken` when a new login is another user's.
+    func loginChanges(from before: User, to after: User) async throws -> [StoreOperation] {
+        let (old, new) = (Self.logins(before), Self.logins(after))
+        guard old != new || before.connection != after.connection else { return [] }
+        var operations: [StoreOperation] = []
+        let kept = before.connection == after.connection ? old.intersection(new) : []
+        for login in new.subtracting(kept).sorted() {
+            let key = loginKey(after.connection, login)
+            if let (owner, version) = try await store.getJSON(String.self, key) {
+                guard owner == after.userId else { throw Failure.loginTaken(login) }
+                operations.append(try .compareAndSwapJSON(key, expectedVersion: version, owner))
+            } else {
+                operations.append(try .insertJSON(key, after.userId))
             }
         }
+        let dropped = before.connection == after.connection ? old.subtracting(new) : old
+        return operations + (try await releases(dropped, on: before.connection, ownedBy: before.userId))
+    }
+
+    /// Deletes of each login entry that still points at `userId`, at the version read (another's is never freed).
+    func releases(_ logins: Set<String>, on connection: String, ownedBy userId: String) async throws -> [StoreOperation] {
+        var operations: [StoreOperation] = []
+        for login in logins.sorted() {
+            let key = loginKey(connection, login)
+            if let (owner, version) = try await store.getJSON(String.self, key), owner == userId {
+                operations.append(.delete(key, expectedVersion: version))
+            }
+        }
+        return operations
     }
 }
 

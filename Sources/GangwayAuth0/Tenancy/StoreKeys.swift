@@ -24,9 +24,11 @@ public enum StoreKeys {
     public static func connections(_ tenant: String) -> String { "t/\(tenant)/connections/" }
     public static func user(_ tenant: String, _ userId: String) -> String { users(tenant) + userId }
     public static func users(_ tenant: String) -> String { "t/\(tenant)/users/" }
+    /// Every login index entry of a tenant, all connections.
+    public static func userLogins(_ tenant: String) -> String { "t/\(tenant)/user-logins/" }
     /// A login name (normalised email or username) on a connection → the user id that owns it.
     public static func userLogin(_ tenant: String, connection: String, _ normalizedLogin: String) -> String {
-        "t/\(tenant)/user-logins/\(connection)/\(normalizedLogin)"
+        userLogins(tenant) + "\(connection)/\(normalizedLogin)"
     }
 
     // MARK: Token

@@ -4,7 +4,7 @@ import GangwayPlatform
 /// Rotating refresh tokens. A token is opaque (`v1.` + 32 random bytes, base64url) and stored only as its
 /// SHA-256, under `t/<tenant>/refresh-tokens/<hash>`, bound to client, user, scope and audience. Each use
 /// rotates it: the old record is marked rotated (compare-and-swap, so two racing uses cannot both rotate it)
-/// and a new token joins the same family. The most recently rotated token may be presented again within the
+/// and a new token joins the same family, both in one store batch. The most recently rotated token may be presented again within the
 /// tenant's reuse leeway (two tabs refreshing at once); any other reuse revokes the whole family.
 /// Lifetimes: absolute (from the family's first login, never extended) and idle (from the token's issue).
 public struct RefreshTokens: Sendable {
@@ -111,17 +111,26 @@ public struct RefreshTokens: Sendable {
             switch record.state {
             case .active:
                 try await validate(record)
-                let replacement = try await save(next)
+                // The replacement and the rotation of the old token are one batch: a crash cannot leave a
+                // rotated token whose successor was never written, nor a successor of a token still active.
+                let replacement = "v1." + Random.token(bytes: 32)
                 var rotated = record
                 rotated.state = .rotated
                 rotated.rotatedAt = now
                 rotated.successor = Self.hash(replacement)
-                let ttl = max(1, absoluteExpiry(record) - now)
-                if try await store.compareAndSwapJSON(key(hash), expectedVersion: version, rotated, ttl: .seconds(ttl)) != nil {
-                    return (record, replacement)
+                let ttl = Duration.seconds(max(1, absoluteExpiry(record) - now))
+                let outcome = try await store.commit([
+                    .insertJSON(key(Self.hash(replacement)), next, ttl: ttl),
+                    .compareAndSwapJSON(key(hash), expectedVersion: version, rotated, ttl: ttl),
+                ])
+                switch outcome {
+                case .committed: return (record, replacement)
+                case .conditionFailed(_, let failed) where failed != key(hash):
+                    throw HTTPError(500, "server_error", "Refresh token collision.")
+                case .conditionFailed:
+                    // Someone rotated it first: judge the token again as a rotated one.
+                    continue
                 }
-                // Someone rotated it first: drop ours and judge the token again as a rotated one.
-                try await store.delete(key(Self.hash(replacement)))
 
             case .rotated:
                 // Only the most recently rotated token (its successor still unused) is forgiven, within the leeway.

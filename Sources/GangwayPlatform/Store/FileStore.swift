@@ -13,7 +13,15 @@ import Synchronization
 ///   All writers (threads and processes) serialise on an `flock` of `<dir>/.lock`; read-modify-write
 ///   (put's version bump, insert-if-absent, CAS, conditional delete) happens under that lock.
 ///   Readers take no lock: rename is atomic, and files are never modified in place.
-/// - Names starting with `.` (the lock, temp files) are never data.
+/// - Batches (`commit`), under the same lock: every condition is checked first (nothing written when one fails);
+///   then the post-image of every record (its new bytes and version, or its removal) goes to a journal,
+///   `<dir>/.journal`, written like a record (temp file + fsync + rename + directory fsync), and only then are
+///   the records written one by one; the journal is removed last. A `kill -9` before the rename leaves a temp
+///   file (the batch never happened; `purgeExpired` removes it); after it, the complete journal is replayed — its
+///   post-images are absolute, so replaying twice is harmless — by the next writer before it does anything, and
+///   by the next reader (which sees the journal and waits for the lock), so nobody reads half a batch after a
+///   crash. A journal that does not parse or fails its SHA-256 throws `.corrupt` rather than being dropped.
+/// - Names starting with `.` (the lock, the journal, temp files) are never data.
 public final class FileStore: KeyValueStore, @unchecked Sendable {
     public let directory: String
     static let maxNameBytes = 200
@@ -47,6 +55,7 @@ public final class FileStore: KeyValueStore, @unchecked Sendable {
 
     public func get(_ key: String) async throws -> StoreRecord? {
         try StoreSupport.validate(key)
+        try recoverInterruptedBatch()
         guard let file = try readLive(key, now: StoreSupport.nowMillis()) else { return nil }
         return file.record
     }
@@ -94,8 +103,43 @@ public final class FileStore: KeyValueStore, @unchecked Sendable {
         }
     }
 
+    /// Checks every condition, then journals the post-images and writes them (see the type's documentation).
+    public func commit(_ operations: [StoreOperation]) async throws -> StoreBatchOutcome {
+        try StoreSupport.validate(operations)
+        return try withWriteLock { h, now in
+            var images: [PostImage] = []
+            var versions: [Int64?] = []
+            for (index, operation) in operations.enumerated() {
+                let found = try readLive(operation.key, now: now)?.record.version
+                func failed() -> StoreBatchOutcome { .conditionFailed(index: index, key: operation.key) }
+                switch operation {
+                case .insertIfAbsent(let key, let value, let ttl):
+                    guard found == nil else { return failed() }
+                    images.append(PostImage(key: key, value: value, version: 1, expiresAt: StoreSupport.expiry(ttl, now: now)))
+                case .compareAndSwap(let key, let expected, let value, let ttl):
+                    guard found == expected else { return failed() }
+                    images.append(
+                        PostImage(key: key, value: value, version: expected + 1, expiresAt: StoreSupport.expiry(ttl, now: now)))
+                case .put(let key, let value, let ttl):
+                    images.append(
+                        PostImage(key: key, value: value, version: (found ?? 0) + 1, expiresAt: StoreSupport.expiry(ttl, now: now)))
+                case .delete(let key, let expected):
+                    if let expected, found != expected { return failed() }
+                    images.append(PostImage(key: key, value: nil, version: 0, expiresAt: nil))
+                }
+                versions.append(images.last!.value == nil ? nil : images.last!.version)
+            }
+            if images.isEmpty { return .committed(versions) }
+            try writeJournal(images, dirFD: h.dirFD)
+            try apply(images, dirFD: h.dirFD)
+            try removeFile(Self.journalName, dirFD: h.dirFD)
+            return .committed(versions)
+        }
+    }
+
     public func list(prefix: String, after: String?, limit: Int) async throws -> [StoreEntry] {
         guard limit > 0 else { return [] }
+        try recoverInterruptedBatch()
         let now = StoreSupport.nowMillis()
         // Candidates: keys known from their names, and hashed files (whose key is in the header).
         var candidates: [(key: String, name: String)] = []
@@ -275,6 +319,7 @@ public final class FileStore: KeyValueStore, @unchecked Sendable {
                 guard errno == EINTR else { throw posixError("flock \(path(".lock"))") }
             }
             defer { flock(h.lockFD, LOCK_UN) }
+            try replayJournal(dirFD: h.dirFD)
             // "now" is read under the lock, so expiry decisions follow lock order.
             return try body(h, StoreSupport.nowMillis())
         }
@@ -328,6 +373,134 @@ public final class FileStore: KeyValueStore, @unchecked Sendable {
     private func removeFile(_ name: String, dirFD: Int32) throws {
         if unlink(path(name)) != 0 && errno != ENOENT { throw posixError("unlink \(path(name))") }
         fsync(dirFD)
+    }
+
+    // MARK: Batch journal (all with the write lock held, except the reader's existence check)
+
+    static let journalName = ".journal"
+    private static let journalMagic: [UInt8] = Array("GKVJ1".utf8)
+
+    /// A record as a batch leaves it: new bytes and version, or removed (`value` nil).
+    private struct PostImage {
+        var key: String
+        var value: Data?
+        var version: Int64
+        var expiresAt: Int64?
+    }
+
+    /// A reader that finds a journal left by a crashed batch takes the write lock, which replays it first.
+    private func recoverInterruptedBatch() throws {
+        guard access(path(Self.journalName), F_OK) == 0 else { return }
+        try withWriteLock { _, _ in }
+    }
+
+    private func writeJournal(_ images: [PostImage], dirFD: Int32) throws {
+        var body: [UInt8] = []
+        func append(_ v: Int64) { for i in 0..<8 { body.append(UInt8(truncatingIfNeeded: UInt64(bitPattern: v) >> (8 * UInt64(i)))) } }
+        append(Int64(images.count))
+        for image in images {
+            body.append(image.value == nil ? 0 : 1)
+            append(image.version)
+            body.append(image.expiresAt == nil ? 0 : 1)
+            append(image.expiresAt ?? 0)
+            let key = Array(image.key.utf8)
+            append(Int64(key.count))
+            body += key
+            append(Int64(image.value?.count ?? 0))
+            if let value = image.value { body += value }
+        }
+        let content = Self.journalMagic + Digest.sha256(body) + body
+        let temp = path(".tmp.\(getpid()).\(UInt64.random(in: 0...UInt64.max))")
+        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw posixError("create \(temp)") }
+        do {
+            try content.withUnsafeBytes { try writeAll(fd, $0, temp) }
+            guard fsync(fd) == 0 else { throw posixError("fsync \(temp)") }
+            guard close(fd) == 0 else { throw posixError("close \(temp)") }
+        } catch {
+            close(fd)
+            unlink(temp)
+            throw error
+        }
+        guard rename(temp, path(Self.journalName)) == 0 else {
+            let error = posixError("rename \(temp)")
+            unlink(temp)
+            throw error
+        }
+        guard fsync(dirFD) == 0 else { throw posixError("fsync \(directory)") }
+    }
+
+    /// Writes every post-image (idempotent: versions are absolute).
+    private func apply(_ images: [PostImage], dirFD: Int32) throws {
+        for image in images {
+            if let value = image.value {
+                try write(image.key, value, version: image.version, expiresAt: image.expiresAt, dirFD: dirFD)
+            } else {
+                let name = Self.fileName(for: image.key)
+                if let file = try read(name: name), StoreSupport.sameBytes(file.key, image.key) { try removeFile(name, dirFD: dirFD) }
+            }
+        }
+    }
+
+    /// Finishes a batch a crashed writer journaled but may not have applied.
+    private func replayJournal(dirFD: Int32) throws {
+        let fd = open(path(Self.journalName), O_RDONLY | O_CLOEXEC)
+        if fd < 0 {
+            if errno == ENOENT { return }
+            throw posixError("open \(path(Self.journalName))")
+        }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                close(fd)
+                throw posixError("read \(path(Self.journalName))")
+            }
+            if n == 0 { break }
+            bytes += chunk[0..<n]
+        }
+        close(fd)
+        try apply(try parseJournal(bytes), dirFD: dirFD)
+        try removeFile(Self.journalName, dirFD: dirFD)
+    }
+
+    private func parseJournal(_ bytes: [UInt8]) throws -> [PostImage] {
+        func corrupt(_ why: String) -> StoreError { StoreError(.corrupt, "\(path(Self.journalName)): \(why)") }
+        let head = Self.journalMagic.count + 32
+        guard bytes.count >= head + 8, Array(bytes[0..<Self.journalMagic.count]) == Self.journalMagic else { throw corrupt("bad header") }
+        let body = Array(bytes[head...])
+        guard Digest.sha256(body) == Array(bytes[Self.journalMagic.count..<head]) else { throw corrupt("checksum mismatch") }
+        var offset = 0
+        func int64() throws -> Int64 {
+            guard offset + 8 <= body.count else { throw corrupt("truncated") }
+            var v: UInt64 = 0
+            for i in 0..<8 { v |= UInt64(body[offset + i]) << (8 * UInt64(i)) }
+            offset += 8
+            return Int64(bitPattern: v)
+        }
+        func byte() throws -> UInt8 {
+            guard offset < body.count else { throw corrupt("truncated") }
+            offset += 1
+            return body[offset - 1]
+        }
+        func slice(_ count: Int64) throws -> ArraySlice<UInt8> {
+            guard count >= 0, count <= body.count - offset else { throw corrupt("truncated") }
+            offset += Int(count)
+            return body[(offset - Int(count))..<offset]
+        }
+        var images: [PostImage] = []
+        for _ in 0..<(try int64()) {
+            let writes = try byte() != 0
+            let version = try int64()
+            let hasExpiry = try byte() != 0
+            let expiresAt = try int64()
+            guard let key = String(validating: try slice(try int64()), as: UTF8.self) else { throw corrupt("key is not UTF-8") }
+            let value = Data(try slice(try int64()))
+            images.append(PostImage(key: key, value: writes ? value : nil, version: version, expiresAt: hasExpiry ? expiresAt : nil))
+        }
+        return images
     }
 
     private func posixError(_ what: String) -> StoreError {

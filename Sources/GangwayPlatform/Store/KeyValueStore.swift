@@ -6,7 +6,7 @@ import FoundationEssentials
 /// - keys are non-empty UTF-8 strings of at most 512 bytes without NUL (else `StoreError(.invalidKey)`);
 ///   keys are compared and ordered by their UTF-8 bytes (not by Swift's Unicode-canonical `String ==`);
 /// - an expired record (expiresAt <= now) behaves exactly like an absent one, so re-creating it starts at version 1;
-/// - every write is atomic, also across processes sharing one store.
+/// - every write is atomic, also across processes sharing one store, and so is a batch of them (`commit`).
 public protocol KeyValueStore: Sendable {
     func get(_ key: String) async throws -> StoreRecord?
     /// Unconditional write; returns the new version (1 for a new key, previous+1 otherwise).
@@ -19,6 +19,11 @@ public protocol KeyValueStore: Sendable {
     @discardableResult func delete(_ key: String, expectedVersion: Int64?) async throws -> Bool
     /// Entries whose key starts with prefix, in ascending key (byte) order, strictly after `after` if given, at most `limit`. Expired entries omitted.
     func list(prefix: String, after: String?, limit: Int) async throws -> [StoreEntry]
+    /// Applies several conditional writes to distinct keys as one: all of them, or none when any condition
+    /// fails (the outcome names the first that did). Every key is validated before anything is written (a bad
+    /// or repeated key throws `StoreError(.invalidKey)`); a thrown error also means nothing was written.
+    /// Multi-record invariants (a login index and the user it names) rest on this.
+    func commit(_ operations: [StoreOperation]) async throws -> StoreBatchOutcome
     /// Deletes expired records for good (they are already invisible); returns how many. Run it periodically:
     /// refresh tokens and log events expire by the thousand (`gangway store purge`).
     func purgeExpired() async throws -> Int

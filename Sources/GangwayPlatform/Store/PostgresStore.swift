@@ -14,6 +14,11 @@ import Synchronization
 ///   collation makes key order byte order whatever the database's locale. Expiry is decided by the server's clock.
 /// - Every operation is one parameterised statement (values as binary `bytea`), atomic under concurrent writers:
 ///   insert-if-absent is `INSERT … ON CONFLICT DO UPDATE … WHERE expired`, compare-and-swap an `UPDATE … WHERE version`.
+/// - A batch (`commit`) is one call of a PL/pgSQL function, so one round trip and one transaction: the function
+///   runs the operations in key order (so two batches lock rows in one order and cannot deadlock each other),
+///   and the first failed condition raises inside a sub-block, which rolls back every write made so far and
+///   returns that operation's index. The function is created in `pg_temp` on the first batch of each connection:
+///   no schema change, so builds without batches keep working against the same database.
 /// - One connection per store, opened in `init` and reused (warm workers keep their store); calls are serialised
 ///   on it. A connection found broken is reopened once and the statement retried.
 /// - libpq is loaded on first use (`Sources/System/CPostgreSQL/shim.h`). The password never appears in errors.
@@ -46,6 +51,8 @@ public final class PostgresStore: KeyValueStore, @unchecked Sendable {
     private let lock = Mutex(())
     /// The open connection (a `PGconn *`); guarded by `lock`.
     private var connection: OpaquePointer?
+    /// Whether `batchFunction` exists on `connection` (temporary objects live as long as their session); guarded by `lock`.
+    private var batchFunctionReady = false
 
     /// Connects and creates or upgrades the schema if needed.
     public init(url: String) throws {
@@ -127,6 +134,98 @@ public final class PostgresStore: KeyValueStore, @unchecked Sendable {
         }
     }
 
+    public func commit(_ operations: [StoreOperation]) async throws -> StoreBatchOutcome {
+        try StoreSupport.validate(operations)
+        guard !operations.isEmpty else { return .committed([]) }
+        // Key order (byte order, as the "C" collation compares): the order every batch takes its row locks in.
+        let order = operations.indices.sorted { StoreSupport.precedes(operations[$0].key, operations[$1].key) }
+        var params: [Param] = []
+        for index in order {
+            switch operations[index] {
+            case .insertIfAbsent(let key, let value, let ttl):
+                params += [.text(key), .int8(1), .bytea(value), .int8(nil), .int8(Self.ttlMillis(ttl))]
+            case .compareAndSwap(let key, let expected, let value, let ttl):
+                params += [.text(key), .int8(2), .bytea(value), .int8(expected), .int8(Self.ttlMillis(ttl))]
+            case .put(let key, let value, let ttl):
+                params += [.text(key), .int8(3), .bytea(value), .int8(nil), .int8(Self.ttlMillis(ttl))]
+            case .delete(let key, let expected):
+                params += [.text(key), .int8(4), .bytea(Data()), .int8(expected), .int8(nil)]
+            }
+        }
+        func column(_ offset: Int, _ type: String) -> String {
+            "ARRAY[" + order.indices.map { "$\($0 * 5 + offset + 1)::\(type)" }.joined(separator: ",") + "]"
+        }
+        let sql =
+            "SELECT failed, versions FROM pg_temp.gangway_kv_batch(\(column(0, "text")), \(column(1, "int8")), "
+            + "\(column(2, "bytea")), \(column(3, "int8")), \(column(4, "int8")))"
+        return try run(sql, params, needsBatchFunction: true) { result in
+            if !result.isNull(0, 0) {
+                let index = order[Int(try result.int64(0, 0))]
+                return .conditionFailed(index: index, key: operations[index].key)
+            }
+            let written = result.text(0, 1).split(separator: ",").map { Int64($0) ?? 0 }
+            guard written.count == order.count else { throw StoreError(.corrupt, "batch returned \(written.count) versions") }
+            var versions = [Int64?](repeating: nil, count: operations.count)
+            for (position, index) in order.enumerated() where written[position] > 0 { versions[index] = written[position] }
+            return .committed(versions)
+        }
+    }
+
+    /// The batch function (see the type's documentation). Operation codes: 1 insert-if-absent, 2 compare-and-swap,
+    /// 3 put, 4 delete (with an expected version when `expected` is not NULL). Returns the 0-based position of the
+    /// failed operation, or NULL and the versions written (0 for a delete), comma-separated.
+    static let batchFunction = """
+        CREATE OR REPLACE FUNCTION pg_temp.gangway_kv_batch(
+          keys text[], ops int8[], vals bytea[], expected int8[], ttls int8[]
+        ) RETURNS TABLE(failed int8, versions text) LANGUAGE plpgsql AS $fn$
+        DECLARE
+          i int;
+          v int8;
+          written int8[] := '{}';
+          failing int8;
+        BEGIN
+          BEGIN
+            FOR i IN 1 .. coalesce(array_length(keys, 1), 0) LOOP
+              v := NULL;
+              IF ops[i] = 1 THEN
+                INSERT INTO kv(key, value, version, expires_at)
+                  VALUES(keys[i], vals[i], 1, now() + ttls[i] * interval '1 millisecond')
+                ON CONFLICT (key) DO UPDATE SET value = excluded.value, version = 1, expires_at = excluded.expires_at
+                  WHERE kv.expires_at <= now()
+                RETURNING kv.version INTO v;
+              ELSIF ops[i] = 2 THEN
+                UPDATE kv SET value = vals[i], version = kv.version + 1, expires_at = now() + ttls[i] * interval '1 millisecond'
+                WHERE kv.key = keys[i] AND kv.version = expected[i] AND (kv.expires_at IS NULL OR kv.expires_at > now())
+                RETURNING kv.version INTO v;
+              ELSIF ops[i] = 3 THEN
+                INSERT INTO kv(key, value, version, expires_at)
+                  VALUES(keys[i], vals[i], 1, now() + ttls[i] * interval '1 millisecond')
+                ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at,
+                  version = CASE WHEN kv.expires_at <= now() THEN 1 ELSE kv.version + 1 END
+                RETURNING kv.version INTO v;
+              ELSIF expected[i] IS NULL THEN
+                DELETE FROM kv WHERE kv.key = keys[i];
+                v := 0;
+              ELSE
+                DELETE FROM kv WHERE kv.key = keys[i] AND kv.version = expected[i]
+                  AND (kv.expires_at IS NULL OR kv.expires_at > now())
+                RETURNING 0 INTO v;
+              END IF;
+              IF v IS NULL THEN
+                failing := i - 1;
+                RAISE EXCEPTION 'gangway batch condition failed' USING ERRCODE = 'raise_exception';
+              END IF;
+              written := written || v;
+            END LOOP;
+          EXCEPTION WHEN raise_exception THEN
+            RETURN QUERY SELECT failing, NULL::text;
+            RETURN;
+          END;
+          RETURN QUERY SELECT NULL::int8, array_to_string(written, ',');
+        END
+        $fn$
+        """
+
     public func list(prefix: String, after: String?, limit: Int) async throws -> [StoreEntry] {
         guard limit > 0, !prefix.utf8.contains(0) else { return [] }
         // [prefix, upper) is exactly the keys starting with prefix, so the primary key index bounds the scan.
@@ -206,8 +305,19 @@ public final class PostgresStore: KeyValueStore, @unchecked Sendable {
     }
 
     /// Runs one statement (retrying once on a reopened connection if the connection broke) and reads its result.
-    private func run<T: Sendable>(_ sql: String, _ params: [Param], _ read: (ResultView) throws -> T) throws -> T {
+    private func run<T: Sendable>(
+        _ sql: String, _ params: [Param], needsBatchFunction: Bool = false, _ read: (ResultView) throws -> T
+    ) throws -> T {
         try lock.withLock { _ throws -> T in
+            func execute(_ conn: OpaquePointer, _ sql: String, _ params: [Param]) throws -> Execution {
+                if needsBatchFunction && !batchFunctionReady {
+                    let created = try self.execute(conn, Self.batchFunction, [])
+                    if created.failed { return created }
+                    gangway_pq_clear(created.pointer)
+                    batchFunctionReady = true
+                }
+                return try self.execute(conn, sql, params)
+            }
             var conn: OpaquePointer
             if let open = connection, gangway_pq_status(open) == CONNECTION_OK {
                 conn = open
@@ -232,6 +342,7 @@ public final class PostgresStore: KeyValueStore, @unchecked Sendable {
             gangway_pq_finish(old)
             connection = nil
         }
+        batchFunctionReady = false
         let conn = try connect()
         connection = conn
         return conn

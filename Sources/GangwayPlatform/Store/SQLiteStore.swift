@@ -137,6 +137,44 @@ public final class SQLiteStore: KeyValueStore, @unchecked Sendable {
         }
     }
 
+    /// One `BEGIN IMMEDIATE` transaction: each condition is checked and its write made in turn; the first
+    /// condition that fails rolls the whole transaction back.
+    public func commit(_ operations: [StoreOperation]) async throws -> StoreBatchOutcome {
+        try StoreSupport.validate(operations)
+        struct ConditionFailed: Error { let index: Int }
+        do {
+            return try writeTransaction { now in
+                var versions: [Int64?] = []
+                for (index, operation) in operations.enumerated() {
+                    let found = try current(operation.key, now: now)
+                    switch operation {
+                    case .insertIfAbsent(let key, let value, let ttl):
+                        guard found == nil else { throw ConditionFailed(index: index) }
+                        try upsert(key, value, version: 1, expiresAt: StoreSupport.expiry(ttl, now: now))
+                        versions.append(1)
+                    case .compareAndSwap(let key, let expected, let value, let ttl):
+                        guard found == expected else { throw ConditionFailed(index: index) }
+                        try upsert(key, value, version: expected + 1, expiresAt: StoreSupport.expiry(ttl, now: now))
+                        versions.append(expected + 1)
+                    case .put(let key, let value, let ttl):
+                        try upsert(key, value, version: (found ?? 0) + 1, expiresAt: StoreSupport.expiry(ttl, now: now))
+                        versions.append((found ?? 0) + 1)
+                    case .delete(let key, let expected):
+                        if let expected, found != expected { throw ConditionFailed(index: index) }
+                        let stmt = try prepared("DELETE FROM kv WHERE key = ?1")
+                        defer { sqlite3_reset(stmt) }
+                        try bind(key, to: stmt, at: 1)
+                        _ = try step(stmt)
+                        versions.append(nil)
+                    }
+                }
+                return StoreBatchOutcome.committed(versions)
+            }
+        } catch let failed as ConditionFailed {
+            return .conditionFailed(index: failed.index, key: operations[failed.index].key)
+        }
+    }
+
     public func list(prefix: String, after: String?, limit: Int) async throws -> [StoreEntry] {
         guard limit > 0 else { return [] }
         return try locked {
