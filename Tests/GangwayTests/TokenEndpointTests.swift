@@ -1,5 +1,6 @@
 import Foundation
 import GangwayAuth0
+import Synchronization
 import Testing
 
 /// A fresh store and the real gateway, with a tenant on its own host (`tokens.test:<port>`) so the issuer,
@@ -558,6 +559,40 @@ struct TokenEndpointTests {
         #expect(locked.headers["cache-control"] == "no-store")
         #expect(try world.login("quinn@example.com", "quinn-password-1").status == 200)
         #expect(try world.logTypes().contains("limit_wc"))
+    }
+
+    @Test("the lockout is per user: failures by email block the username too, and the other way round")
+    func lockoutPerUser() throws {
+        let world = try TokenWorld()
+        try world.cli(["users", "create", "--email", "uma@example.com", "--username", "uma", "--password", "uma-password-1"])
+        try world.cli(["users", "create", "--email", "vic@example.com", "--username", "vic", "--password", "vic-password-1"])
+        for _ in 0..<3 { #expect(try world.login("uma@example.com", "wrong").status == 403) }
+        #expect(try world.login("uma", "uma-password-1").status == 429, "the username of a user locked by email")
+        for login in ["vic", "VIC@example.com", "vic"] { #expect(try world.login(login, "wrong").status == 403) }
+        #expect(try world.login("vic@example.com", "vic-password-1").status == 429, "failures by either name add up")
+    }
+
+    @Test("parallel guesses: at most the limit reach the password check, the rest are refused with 429")
+    func lockoutUnderParallelGuesses() throws {
+        // A process per request (cgi), so the guesses really run at once. The world is only read by the
+        // parallel logins (each makes its own HTTP request).
+        nonisolated(unsafe) let world = try TokenWorld(mode: "cgi")
+        try world.cli(["users", "create", "--email", "wes@example.com", "--password", "wes-password-1"])
+        try world.cli(["users", "create", "--email", "xan@example.com", "--password", "xan-password-1"])
+        func parallel(_ login: @escaping @Sendable () throws -> Int) -> [Int] {
+            let statuses = Mutex<[Int]>([])
+            DispatchQueue.concurrentPerform(iterations: 10) { _ in
+                let status = (try? login()) ?? -1
+                statuses.withLock { $0.append(status) }
+            }
+            return statuses.withLock { $0 }
+        }
+        let guesses = parallel { try world.login("wes@example.com", "wrong-guess").status }
+        #expect(guesses.filter { $0 == 403 }.count == 3, "\(guesses)")
+        #expect(guesses.filter { $0 == 429 }.count == 7, "\(guesses)")
+        // The right password ten times at once: all of them get in (the places free up as each succeeds).
+        let rightOnes = parallel { try world.login("xan@example.com", "xan-password-1").status }
+        #expect(rightOnes == Array(repeating: 200, count: 10), "\(rightOnes)")
     }
 
     @Test("unknown usernames lock too (counted before any user exists)")

@@ -48,11 +48,37 @@ public struct PasswordLogin: Sendable {
     public func login(
         connection: Connection, username: String, password: String, endUserIP: String = "", secrets: SecretBox? = nil
     ) async throws -> Outcome {
-        let throttle = LoginThrottle(store: store, tenant: tenant)
-        if try await throttle.isBlocked(connection: connection.name, username: username) { throw Failure.throttled }
-
         let users = UserDirectory(store: store, tenant: tenant)
         let local = try await users.find(connection: connection.name, login: username)?.0
+        // Counted per user once the name resolves to one, per name while it does not; a place is claimed before
+        // the password is checked. A name that locked before its user existed stays locked.
+        let throttle = LoginThrottle(store: store, tenant: tenant)
+        let name = LoginThrottle.Subject.login(username)
+        if local != nil, try await throttle.isBlocked(connection: connection.name, name) { throw Failure.throttled }
+        let subject = local.map { LoginThrottle.Subject.user($0.userId) } ?? name
+        guard let attempt = try await throttle.claim(connection: connection.name, subject) else { throw Failure.throttled }
+        do {
+            let outcome = try await check(connection, username, password, local: local, users, endUserIP: endUserIP, secrets: secrets)
+            try await throttle.finish(attempt, .succeeded)
+            return outcome
+        } catch Failure.blocked(let user) {
+            // The password was right: nothing to count, whatever else refuses the login.
+            try await throttle.finish(attempt, .succeeded)
+            throw Failure.blocked(user)
+        } catch let failure as Failure {
+            try await throttle.finish(attempt, .failed)
+            throw failure
+        } catch {
+            try? await throttle.finish(attempt, .abandoned)
+            throw error
+        }
+    }
+
+    /// The password check itself (local hash, else the upstream fallback), once the throttle gave it a place.
+    private func check(
+        _ connection: Connection, _ username: String, _ password: String, local: User?, _ users: UserDirectory,
+        endUserIP: String, secrets: SecretBox?
+    ) async throws -> Outcome {
         guard let local, let hash = local.passwordHash else {
             // No local hash: the upstream may vouch, else it is an unknown user.
             let fallback: PasswordFallback?
@@ -60,12 +86,10 @@ public struct PasswordLogin: Sendable {
                 fallback = try PasswordFallback.of(connection, tenant: tenant)
             } catch {
                 PasswordHash.dummyVerify(password)
-                try await throttle.recordFailure(connection: connection.name, username: username)
                 throw Failure.upstream(PasswordFallback.Failure(cause: "misconfigured: \(error.cause)", attempts: 0, elapsedMs: 0), local)
             }
             guard let fallback else {
                 PasswordHash.dummyVerify(password)
-                try await throttle.recordFailure(connection: connection.name, username: username)
                 throw Failure.unknownUser
             }
             let outcome: Outcome
@@ -75,22 +99,16 @@ public struct PasswordLogin: Sendable {
                     secrets: secrets)
             } catch let failure as PasswordFallback.Failure {
                 // `migrate` has spent one bcrypt hash on every path: never faster than a local wrong password.
-                try await throttle.recordFailure(connection: connection.name, username: username)
                 throw Failure.upstream(failure, local)
             }
             guard !outcome.user.blocked else { throw Failure.blocked(outcome.user) }
-            try await throttle.reset(connection: connection.name, username: username)
             var done = outcome
             // A user created by this login was stored with it counted (see `migrate`).
             if !outcome.created { done.user = try await recordLogin(outcome.user.userId, users) ?? outcome.user }
             return done
         }
-        guard PasswordHash.verify(password, against: hash) else {
-            try await throttle.recordFailure(connection: connection.name, username: username)
-            throw Failure.wrongPassword(local)
-        }
+        guard PasswordHash.verify(password, against: hash) else { throw Failure.wrongPassword(local) }
         guard !local.blocked else { throw Failure.blocked(local) }
-        try await throttle.reset(connection: connection.name, username: username)
         return Outcome(user: try await recordLogin(local.userId, users) ?? local)
     }
 
