@@ -8,6 +8,9 @@ bash scripts/bootstrap.sh
 source scripts/postgres.sh
 export GANGWAY_REQUIRE_POSTGRES=1
 
+# Formatting is checked first, like a test: `bash scripts/format.sh` fixes what this reports.
+swift format lint --strict --parallel $(git ls-files '*.swift')
+
 swift build --build-tests
 # Functions as they ship: release, static Swift runtime. The suite checks what they link.
 for f in $(.venv/bin/python -c 'import json; print(" ".join(json.load(open("infra/routes.json"))["functions"]))'); do
