@@ -6,6 +6,8 @@ BENCH_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BENCH_DIR="$BENCH_ROOT/bench"
 BENCH_BUILD_DIR="${GANGWAY_BENCH_BUILD_DIR:-$BENCH_ROOT/.build}"
 BENCH_BIN="$BENCH_BUILD_DIR/release"
+# One secret key for every tenant the benches make and every function they run (signing keys are sealed with it).
+export GANGWAY_SECRET_KEY="${GANGWAY_SECRET_KEY:-$(head -c 32 /dev/urandom | basenc --base64url | tr -d '=\n')}"
 
 bench_need() {
     local tool

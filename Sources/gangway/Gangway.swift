@@ -31,8 +31,17 @@ struct StoreOptions: ParsableArguments {
 
     func open() throws -> any KeyValueStore { try Store.open(url: resolved) }
 
-    /// The SecretBox of `secretKey()`: seals and opens signing keys and upstream secrets.
-    func secrets() throws -> SecretBox { try SecretBox(key: Base64URL.decode(try secretKey()) ?? []) }
+    /// The SecretBox of `secretKey()`: seals and opens signing keys and upstream secrets. Not inlined: Swift 6.3.1's
+    /// optimiser crashed (LLVM coroutine splitting, swifterror) on this typed-throws call inlined into an async `run()`.
+    @inline(never)
+    func secrets() throws -> SecretBox {
+        let key = try secretKey()
+        do {
+            return try SecretBox(key: Base64URL.decode(key) ?? [])
+        } catch {
+            throw ValidationError("GANGWAY_SECRET_KEY (or the secret.key file) is not 32 bytes of base64url.")
+        }
+    }
 
     /// `GANGWAY_SECRET_KEY` for the functions: from the environment, else a key file beside a local store
     /// (created 0600 on first use), so a local gateway can keep upstream secrets encrypted at rest.

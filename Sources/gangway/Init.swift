@@ -13,8 +13,8 @@ struct Init: AsyncParsableCommand {
     @Flag(help: "Print the result as JSON.") var json = false
 
     func run() async throws {
-        let result = try await Provisioning(store: try store.open(), secrets: try store.secrets()).initialize(
-            issuer: issuer, aliases: domains)
+        let provisioning = Provisioning(store: try store.open(), secrets: try store.secrets())
+        let result = try await provisioning.initialize(issuer: issuer, aliases: domains)
         if json {
             try printJSON(result)
             return

@@ -26,8 +26,8 @@ struct Serve: AsyncParsableCommand {
 
         // First start: make the tenant and tell the user what they need to log in.
         let issuer = issuer ?? "http://\(host):\(port)/"
-        let result = try await Provisioning(store: try store.open(), secrets: try store.secrets()).initialize(
-            issuer: issuer, aliases: Self.aliases(host: host, port: port))
+        let provisioning = Provisioning(store: try store.open(), secrets: try store.secrets())
+        let result = try await provisioning.initialize(issuer: issuer, aliases: Self.aliases(host: host, port: port))
         if result.created {
             print("Initialised a new tenant in \(storeURL)")
             try printJSON(result)
