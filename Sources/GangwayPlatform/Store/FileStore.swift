@@ -336,13 +336,22 @@ public final class FileStore: KeyValueStore, @unchecked Sendable {
         for i in 0..<4 { header.append(UInt8(truncatingIfNeeded: keyBytes.count >> (8 * i))) }
         header += keyBytes
 
-        let name = Self.fileName(for: key)
+        try replaceWhole(Self.fileName(for: key)) { fd, temp in
+            try header.withUnsafeBytes { try writeAll(fd, $0, temp) }
+            try value.withUnsafeBytes { try writeAll(fd, $0, temp) }
+        }
+        fsync(dirFD)
+    }
+
+    /// Replaces the file `name` whole or not at all: the contents go to a temporary file in the store, which is
+    /// fsync'ed and renamed over `name` (a crash leaves the old file or the new one, and at worst a `.tmp.` file
+    /// that `purge` removes). The caller fsyncs the directory as its rule says.
+    private func replaceWhole(_ name: String, _ writeContents: (_ fd: Int32, _ temp: String) throws -> Void) throws {
         let temp = path(".tmp.\(getpid()).\(UInt64.random(in: 0...UInt64.max))")
         let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw posixError("create \(temp)") }
         do {
-            try header.withUnsafeBytes { try writeAll(fd, $0, temp) }
-            try value.withUnsafeBytes { try writeAll(fd, $0, temp) }
+            try writeContents(fd, temp)
             guard fsync(fd) == 0 else { throw posixError("fsync \(temp)") }
             guard close(fd) == 0 else { throw posixError("close \(temp)") }
         } catch {
@@ -355,7 +364,6 @@ public final class FileStore: KeyValueStore, @unchecked Sendable {
             unlink(temp)
             throw error
         }
-        fsync(dirFD)
     }
 
     private func writeAll(_ fd: Int32, _ buffer: UnsafeRawBufferPointer, _ what: String) throws {
@@ -410,23 +418,7 @@ public final class FileStore: KeyValueStore, @unchecked Sendable {
             if let value = image.value { body += value }
         }
         let content = Self.journalMagic + Digest.sha256(body) + body
-        let temp = path(".tmp.\(getpid()).\(UInt64.random(in: 0...UInt64.max))")
-        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw posixError("create \(temp)") }
-        do {
-            try content.withUnsafeBytes { try writeAll(fd, $0, temp) }
-            guard fsync(fd) == 0 else { throw posixError("fsync \(temp)") }
-            guard close(fd) == 0 else { throw posixError("close \(temp)") }
-        } catch {
-            close(fd)
-            unlink(temp)
-            throw error
-        }
-        guard rename(temp, path(Self.journalName)) == 0 else {
-            let error = posixError("rename \(temp)")
-            unlink(temp)
-            throw error
-        }
+        try replaceWhole(Self.journalName) { fd, temp in try content.withUnsafeBytes { try writeAll(fd, $0, temp) } }
         guard fsync(dirFD) == 0 else { throw posixError("fsync \(directory)") }
     }
 
