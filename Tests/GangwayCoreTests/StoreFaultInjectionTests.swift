@@ -179,3 +179,31 @@ struct StoreFaultInjectionTests {
         #expect(violations.contains { $0.key == fixture.users.loginKey("db", "prim") })
     }
 }
+
+/// The refresh re-mint's first sight of an upstream identity whose `sub` has no provider prefix: the local user
+/// gets a fresh id, so only the subject index finds it again. Crashed at every write, a second re-mint must find the
+/// user the first one left (never create a twin).
+@Suite("Store fault injection: re-mint user")
+struct RemintUserFaultTests {
+    @Test(arguments: StoreBackend.enabled)
+    func remintCreatesTheUserAndItsIndexTogether(_ backend: StoreBackend) async throws {
+        let tenant = StoreFaultInjectionTests.tenant
+        let source = MigrationSource(
+            id: "mgs_fault", name: "old tenant", provider: "auth0", connection: "db", enabled: true,
+            credentials: .init(domain: "old.example.com", clientId: "c", clientSecretSealed: "", clientSecretHint: ""),
+            createdAt: .now, updatedAt: .now)
+        let profile = try #require(UpstreamProfile(["sub": "bare-subject-42", "email": "bare@fault.test"]))
+        for n in 0..<10 {
+            let store = try backend.make().0
+            try await store.putJSON(StoreKeys.tenant(tenant.id), tenant)
+            let crashing = CrashingStore(store, writesBeforeCrash: n)
+            _ = try? await RefreshRemint(store: crashing, tenant: tenant).resolveUser(profile, source)
+            try await StoreFaultInjectionTests.expectConsistent(store, "re-mint crashed after \(n) writes on \(backend)")
+            // The next presentation of the identity, on the healthy store.
+            let (user, _) = try await RefreshRemint(store: store, tenant: tenant).resolveUser(profile, source)
+            let all = try await UserDirectory(store: store, tenant: tenant).list(limit: 100)
+            #expect(all.map(\.userId) == [user.userId], "crash after \(n) writes on \(backend): \(all.map(\.userId))")
+            if !crashing.didCrash { break }
+        }
+    }
+}

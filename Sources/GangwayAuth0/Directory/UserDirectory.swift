@@ -76,9 +76,10 @@ public struct UserDirectory: Sendable {
     // MARK: - Writing (every multi-record write is one batch)
 
     /// Creates the user if its email/username are free on its connection and its id is new: one batch of the
-    /// login claims and the record insert, so either all exist afterwards or none does.
-    public func create(_ user: User) async throws {
-        var operations: [StoreOperation] = []
+    /// login claims and the record insert, so either all exist afterwards or none does. `extra` joins the same batch
+    /// (records that must exist exactly when the user does, such as an upstream subject index); keep them unconditional.
+    public func create(_ user: User, with extra: [StoreOperation] = []) async throws {
+        var operations: [StoreOperation] = extra
         var loginsByKey: [String: String] = [:]
         for login in Self.logins(user).sorted() {
             let key = loginKey(user.connection, login)

@@ -175,9 +175,10 @@ public struct RefreshRemint: Sendable {
                 return (try await usable(user), false)
             }
             do {
+                // The user and its subject index in one batch: no moment where a user exists that a later re-mint
+                // of a bare `sub` (fresh id) could not find, and so would create twice.
                 let user = profile.newUser(connection: source.connection)
-                try await users.create(user)
-                if try await !store.insertJSONIfAbsent(index, user.userId) { try await store.putJSON(index, user.userId) }
+                try await users.create(user, with: [.putJSON(index, user.userId)])
                 return (user, true)
             } catch UserDirectory.Failure.loginTaken, UserDirectory.Failure.userIdTaken {
                 // Someone (the password fallback, a concurrent re-mint) may be creating this very user: re-read.
