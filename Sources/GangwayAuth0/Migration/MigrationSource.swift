@@ -34,10 +34,8 @@ public struct MigrationSource: Codable, Sendable, Equatable {
 
     public static func newId() -> String { "mgs_" + Random.identifier(length: 16) }
 
-    public static func key(_ tenant: String, _ id: String) -> String { StoreKeys.migrationSource(tenant, id) }
-    public static func prefix(_ tenant: String) -> String { StoreKeys.migrationSources(tenant) }
     /// The SecretBox context of a source's client secret: a seal copied to another record does not open.
-    public static func secretContext(_ tenant: String, _ id: String) -> String { key(tenant, id) + "#client_secret" }
+    public static func secretContext(_ tenant: String, _ id: String) -> String { StoreKeys.migrationSource(tenant, id) + "#client_secret" }
 
     /// Where `/oauth/token` and `/userinfo` live: `https://<domain>` for a bare host, else the URL as configured.
     public var baseURL: String { Self.baseURL(credentials.domain) }
@@ -136,12 +134,12 @@ public struct MigrationSources: Sendable {
 
     /// Every source, in creation order (the order re-mint tries them in).
     public func all() async throws -> [MigrationSource] {
-        try await store.listValues(MigrationSource.self, prefix: MigrationSource.prefix(tenant.id)).sorted {
+        try await store.listValues(MigrationSource.self, prefix: StoreKeys.migrationSources(tenant.id)).sorted {
             ($0.createdAt, $0.id) < ($1.createdAt, $1.id)
         }
     }
 
     public func get(_ id: String) async throws -> (MigrationSource, Int64)? {
-        try await store.getJSON(MigrationSource.self, MigrationSource.key(tenant.id, id))
+        try await store.getJSON(MigrationSource.self, StoreKeys.migrationSource(tenant.id, id))
     }
 }

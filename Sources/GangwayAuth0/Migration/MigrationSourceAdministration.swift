@@ -104,7 +104,7 @@ extension ManagementCall {
             ),
             createdAt: now, updatedAt: now
         )
-        guard try await store.insertJSONIfAbsent(MigrationSource.key(tenant.id, id), source) else {
+        guard try await store.insertJSONIfAbsent(StoreKeys.migrationSource(tenant.id, id), source) else {
             throw HTTPError(409, "conflict", "Migration source id collision; try again.")
         }
         return source
@@ -117,7 +117,7 @@ extension ManagementCall {
     {
         if let connection = input.connection { try await requireConnection(connection) }
         guard let id, !id.isEmpty else { throw Self.noSuchMigrationSource }
-        return try await store.update(MigrationSource.self, at: MigrationSource.key(tenant.id, id)) { record in
+        return try await store.update(MigrationSource.self, at: StoreKeys.migrationSource(tenant.id, id)) { record in
             guard var source = record else { throw Self.noSuchMigrationSource }
             var c = source.credentials
             let newSecret = input.clientSecret.flatMap { $0 == c.clientSecretHint || MigrationSource.looksMasked($0) ? nil : $0 }
@@ -148,7 +148,7 @@ extension ManagementCall {
 
     public func deleteMigrationSource(_ id: String?) async throws -> MigrationSource {
         let (source, version) = try await migrationSource(id)
-        guard try await store.delete(MigrationSource.key(tenant.id, source.id), expectedVersion: version) else {
+        guard try await store.delete(StoreKeys.migrationSource(tenant.id, source.id), expectedVersion: version) else {
             throw HTTPError(409, "conflict", "The migration source changed while being deleted; try again.")
         }
         return source

@@ -12,7 +12,9 @@ public struct TokenParameters: Sendable {
     /// see `optional(_:)` for the rules.
     public init(_ request: FunctionRequest) throws(HTTPError) {
         self.init(try request.parameters())
-        for name in values.keys.sorted() { _ = try optional(name, validatingOnly: true) }
+        for name in values.keys.sorted() {
+            if case .string(let value)? = values[name] { try Self.check(name, value) }
+        }
     }
 
     /// Longest value each parameter may have (bytes of UTF-8): identifiers end up in store keys, which are
@@ -25,21 +27,20 @@ public struct TokenParameters: Sendable {
     /// The parameter as a string; nil when absent, `null` or empty. Any other JSON type, a NUL byte or an
     /// over-long value is a 400 `invalid_request` naming the parameter.
     public func optional(_ name: String) throws(HTTPError) -> String? {
-        try optional(name, validatingOnly: false)
-    }
-
-    /// With `validatingOnly`, a value of another JSON type passes (a handler may never read that parameter).
-    private func optional(_ name: String, validatingOnly: Bool) throws(HTTPError) -> String? {
         switch values[name] {
         case nil, .null?: return nil
-        case _? where validatingOnly && values[name]?.stringValue == nil: return nil
         case .string(let s)?:
-            guard !s.utf8.contains(0) else { throw .badRequest("Parameter \(name) must not contain a NUL character.") }
-            guard s.utf8.count <= Self.maximumLengths[name] ?? Self.defaultMaximumLength else {
-                throw .badRequest("Parameter \(name) is too long.")
-            }
+            try Self.check(name, s)
             return s.isEmpty ? nil : s
         default: throw .badRequest("Parameter \(name) must be a string.")
+        }
+    }
+
+    /// No NUL, and within the parameter's maximum length.
+    private static func check(_ name: String, _ value: String) throws(HTTPError) {
+        guard !value.utf8.contains(0) else { throw .badRequest("Parameter \(name) must not contain a NUL character.") }
+        guard value.utf8.count <= maximumLengths[name] ?? defaultMaximumLength else {
+            throw .badRequest("Parameter \(name) is too long.")
         }
     }
 

@@ -27,12 +27,7 @@ extension KeyValueStore {
         if let hit = DecodedRecordCache.entries.withLock({ $0[cacheKey] }), hit.bytes == record.value, let value = hit.decoded as? T {
             return (value, record.version)
         }
-        let value: T
-        do {
-            value = try JSON.decode(type, from: record.value)
-        } catch {
-            throw StoreError(.corrupt, "value at \(key) does not decode as \(T.self): \(error)")
-        }
+        let value = try StoreEntry(key: key, record: record).decoded(type)
         DecodedRecordCache.entries.withLock { entries in
             if entries.count >= DecodedRecordCache.capacity { entries.removeAll(keepingCapacity: true) }
             entries[cacheKey] = DecodedRecordCache.Entry(bytes: record.value, decoded: value)

@@ -2,16 +2,10 @@ import FoundationEssentials
 
 // Typed JSON values in the store, encoded with `JSON.encode` (sorted keys, stable bytes).
 extension KeyValueStore {
-    // Typed JSON helpers (encoded with `JSON.encode`: sorted keys, stable bytes)
-
     /// The decoded value and its version, or nil if absent/expired. A value that does not decode throws `.corrupt`.
     public func getJSON<T: Decodable>(_ type: T.Type, _ key: String) async throws -> (T, Int64)? {
         guard let record = try await get(key) else { return nil }
-        do {
-            return (try JSON.decode(type, from: record.value), record.version)
-        } catch {
-            throw StoreError(.corrupt, "value at \(key) does not decode as \(T.self): \(error)")
-        }
+        return (try StoreEntry(key: key, record: record).decoded(type), record.version)
     }
 
     @discardableResult
