@@ -61,24 +61,25 @@ extension StoreConformanceTests {
     @Test(arguments: StoreBackend.enabled)
     func batchTreatsExpiredAsAbsentAndSetsTTLs(_ backend: StoreBackend) async throws {
         let (store, _) = try backend.make()
-        try await store.put("old", bytes("stale"), ttl: .milliseconds(150))
+        try await store.put("old", bytes("stale"), ttl: .seconds(1))
         try await store.put("other", bytes("o"))
         #expect(try await store.commit([.insertIfAbsent("old", bytes("again"), ttl: nil)]).failedKey == "old")
-        try await Task.sleep(for: .milliseconds(400))
+        try await Task.sleep(for: .milliseconds(1500))
         // Expired: a CAS at its old version fails, an insert-if-absent starts again at version 1.
         #expect(try await store.commit([.compareAndSwap("old", expectedVersion: 1, bytes("x"), ttl: nil)]).failedKey == "old")
         #expect(try await store.commit([.delete("old", expectedVersion: 1)]).failedKey == "old")
         let outcome = try await store.commit([
-            .insertIfAbsent("old", bytes("fresh"), ttl: .milliseconds(300)),
+            .insertIfAbsent("old", bytes("fresh"), ttl: .seconds(2)),
             .compareAndSwap("other", expectedVersion: 1, bytes("o2"), ttl: .seconds(3600)),
-            .put("short", bytes("s"), ttl: .milliseconds(300)),
+            .put("short", bytes("s"), ttl: .seconds(2)),
         ])
         #expect(outcome == .committed([1, 2, 1]))
         let other = try #require(try await store.get("other"))
         let expiry = try #require(other.expiresAt).timeIntervalSinceNow
         #expect(expiry > 3500 && expiry <= 3601)
+        // TTLs of seconds, not milliseconds: a loaded CI machine must not expire them before this read.
         #expect(try await store.get("old")?.expiresAt != nil)
-        try await Task.sleep(for: .milliseconds(600))
+        try await Task.sleep(for: .milliseconds(2500))
         #expect(try await store.get("old") == nil)
         #expect(try await store.get("short") == nil)
         #expect(text(try await store.get("other")) == "o2")
