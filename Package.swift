@@ -31,6 +31,7 @@ let package = Package(
         .systemLibrary(name: "CCurl", path: "Sources/System/CCurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CSQLite", path: "Sources/System/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CCrypt", path: "Sources/System/CCrypt", providers: [.apt(["libcrypt-dev"])]),
+        .systemLibrary(name: "CUnistring", path: "Sources/System/CUnistring", providers: [.apt(["libunistring-dev"])]),
         // libpq, dlopen'ed on first use by a postgres:// store (see its shim.h); the -dev package brings the headers.
         .systemLibrary(name: "CPostgreSQL", path: "Sources/System/CPostgreSQL", providers: [.apt(["libpq-dev"])]),
 
@@ -40,19 +41,21 @@ let package = Package(
         .target(
             name: "GangwayPlatform",
             dependencies: [
-                "COpenSSL", "CCurl", "CSQLite", "CCrypt", "CPostgreSQL",
+                "COpenSSL", "CCurl", "CSQLite", "CCrypt", "CUnistring", "CPostgreSQL",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/GangwayPlatform",
-            // libcrypto, SQLite and libxcrypt are linked from their static archives: every function start
-            // then skips loading and relocating three shared objects, and the binaries do not depend on
+            // libcrypto, SQLite, libxcrypt and libunistring are linked from their static archives: every function
+            // start then skips loading and relocating four shared objects, and the binaries do not depend on
             // the build machine's libcrypt.so.1 (Amazon Linux 2023 ships .so.2).
             linkerSettings: [
                 .linkedLibrary(":libcrypto.a", .when(platforms: [.linux])),
                 .linkedLibrary(":libsqlite3.a", .when(platforms: [.linux])),
                 .linkedLibrary(":libcrypt.a", .when(platforms: [.linux])),
+                .linkedLibrary(":libunistring.a", .when(platforms: [.linux])),
                 .linkedLibrary("crypto", .when(platforms: [.macOS])),
                 .linkedLibrary("sqlite3", .when(platforms: [.macOS])),
+                .linkedLibrary("unistring", .when(platforms: [.macOS])),
                 .linkedLibrary("m"),
             ]
         ),

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(libssl-dev libcurl4-openssl-dev libcrypt-dev libsqlite3-dev libpq-dev postgresql python3-venv curl hyperfine wrk)
+APT_PACKAGES=(libssl-dev libcurl4-openssl-dev libcrypt-dev libsqlite3-dev libunistring-dev libpq-dev postgresql python3-venv curl hyperfine wrk)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -19,6 +19,17 @@ struct UsersCommand: AsyncParsableCommand {
         @Flag(help: "Mark the email as verified.") var emailVerified = false
         @Flag(help: "Create the user blocked.") var blocked = false
 
+        func validate() throws {
+            for (option, name) in [("--email", email), ("--username", username)] {
+                guard let name else { continue }
+                do {
+                    try User.checkLoginName(name)
+                } catch {
+                    throw ValidationError("\(option): \(error)")
+                }
+            }
+        }
+
         func run() async throws {
             let store = try store.open()
             let tenant = try await tenant.resolve(in: store)

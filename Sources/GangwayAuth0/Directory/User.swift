@@ -89,8 +89,24 @@ public struct User: Codable, Sendable, Equatable {
         return claims
     }
 
-    /// Usernames and emails are matched case-insensitively, trimmed, as Auth0 does for database connections.
+    /// How an email or username is compared and indexed: trimmed, then RFC 8265's UsernameCaseMapped profile
+    /// (`PRECIS`): one name in NFC or NFD, fullwidth or not, upper or lower case is one login.
+    ///
+    /// A name PRECIS refuses keeps the old key (trimmed, lowercased). New names never get one (`checkLoginName`
+    /// refuses them at the Management API and the CLI); only a user that Auth0 accepted and a migration brought
+    /// over can hold such a name, and refusing it there would lose that user.
     public static func normalize(_ login: String) -> String {
-        String(login.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed()).lowercased()
+        let trimmed = trimmed(login)
+        return (try? PRECIS.usernameCaseMapped(trimmed)) ?? trimmed.lowercased()
+    }
+
+    /// Refuses a new email or username that PRECIS does not allow: zero-width and control characters,
+    /// compatibility look-alikes (ligatures, circled letters), symbols, bidirectional confusion.
+    public static func checkLoginName(_ login: String) throws(PRECISError) {
+        _ = try PRECIS.usernameCaseMapped(trimmed(login))
+    }
+
+    private static func trimmed(_ login: String) -> String {
+        String(login.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
     }
 }

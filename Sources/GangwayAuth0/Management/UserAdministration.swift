@@ -126,7 +126,10 @@ public struct ProfileChanges: Sendable {
 enum UserFields {
     static func email(_ payload: Payload) throws(HTTPError) -> String? {
         guard let email = try payload.string("email", maxLength: 254) ?? nil else { return nil }
-        guard Payload.isEmail(email) else {
+        do throws(PRECISError) {
+            guard Payload.isEmail(email) else { throw .empty }
+            try User.checkLoginName(email)
+        } catch {
             throw Payload.error(
                 "Payload validation error: 'Object didn't pass validation for format email: \(email)' on property email (The user's email)."
             )
@@ -134,12 +137,17 @@ enum UserFields {
         return email
     }
 
-    /// Usernames: 1–128 characters, no whitespace; `null` unsets (PATCH only).
+    /// Usernames: 1–128 characters, no whitespace, allowed by PRECIS (`User.checkLoginName`); `null` unsets (PATCH only).
     static func username(_ payload: Payload, nullable: Bool) throws(HTTPError) -> String?? {
         guard let value = try payload.string("username", nullable: nullable, maxLength: 128) else { return nil }
-        if let name = value, name.contains(where: { $0.isWhitespace || $0.isNewline }) {
-            throw Payload.error(
-                "Payload validation error: 'Object didn't pass validation for format username: \(name)' on property username.")
+        if let name = value {
+            do throws(PRECISError) {
+                guard !name.contains(where: { $0.isWhitespace || $0.isNewline }) else { throw .disallowed(0x20) }
+                try User.checkLoginName(name)
+            } catch {
+                throw Payload.error(
+                    "Payload validation error: 'Object didn't pass validation for format username: \(name)' on property username.")
+            }
         }
         return .some(value)
     }
