@@ -182,7 +182,8 @@ struct StoreFaultInjectionTests {
 
 /// The refresh re-mint's first sight of an upstream identity whose `sub` has no provider prefix: the local user
 /// gets a fresh id, so only the subject index finds it again. Crashed at every write, a second re-mint must find the
-/// user the first one left (never create a twin).
+/// user the first one left (never create a twin), and the presented token's claim is spent exactly when that user
+/// exists (user, index and claim mark are one batch).
 @Suite("Store fault injection: re-mint user")
 struct RemintUserFaultTests {
     @Test(arguments: StoreBackend.enabled)
@@ -193,14 +194,25 @@ struct RemintUserFaultTests {
             credentials: .init(domain: "old.example.com", clientId: "c", clientSecretSealed: "", clientSecretHint: ""),
             createdAt: .now, updatedAt: .now)
         let profile = try #require(UpstreamProfile(["sub": "bare-subject-42", "email": "bare@fault.test"]))
+        let claimKey = StoreKeys.upstreamRefreshToken(tenant.id, hash: "f00d")
         for n in 0..<10 {
             let store = try backend.make().0
             try await store.putJSON(StoreKeys.tenant(tenant.id), tenant)
+            try await store.putJSON(claimKey, RefreshRemint.Claim(state: .pending, at: 0))
+            let spend = { (user: User) in
+                try StoreOperation.compareAndSwapJSON(
+                    claimKey, expectedVersion: 1, RefreshRemint.Claim(state: .reminted, at: 1, userId: user.userId))
+            }
             let crashing = CrashingStore(store, writesBeforeCrash: n)
-            _ = try? await RefreshRemint(store: crashing, tenant: tenant).resolveUser(profile, source)
+            _ = try? await RefreshRemint(store: crashing, tenant: tenant).resolveUser(profile, source, spending: spend)
             try await StoreFaultInjectionTests.expectConsistent(store, "re-mint crashed after \(n) writes on \(backend)")
+            // The claim is spent exactly when the user exists, and names it.
+            let claim = try #require(try await store.getJSON(RefreshRemint.Claim.self, claimKey)?.0)
+            let made = try await UserDirectory(store: store, tenant: tenant).list(limit: 100)
+            #expect(claim.state == (made.isEmpty ? .pending : .reminted), "crash after \(n) writes on \(backend)")
+            #expect(claim.userId == made.first?.userId, "crash after \(n) writes on \(backend)")
             // The next presentation of the identity, on the healthy store.
-            let (user, _) = try await RefreshRemint(store: store, tenant: tenant).resolveUser(profile, source)
+            let user = try await RefreshRemint(store: store, tenant: tenant).resolveUser(profile, source).user
             let all = try await UserDirectory(store: store, tenant: tenant).list(limit: 100)
             #expect(all.map(\.userId) == [user.userId], "crash after \(n) writes on \(backend): \(all.map(\.userId))")
             if !crashing.didCrash { break }

@@ -38,6 +38,8 @@ public struct UserDirectory: Sendable {
         case primaryIsLinked(String)
         /// The primary has no linked identity `provider|user_id`.
         case noSuchIdentity(provider: String, userId: String)
+        /// A condition of an operation the caller joined to the batch (`create(_:with:)`) did not hold.
+        case conditionFailed(key: String)
     }
 
     func recordKey(_ userId: String) -> String { StoreKeys.user(tenant.id, userId) }
@@ -77,7 +79,8 @@ public struct UserDirectory: Sendable {
 
     /// Creates the user if its email/username are free on its connection and its id is new: one batch of the
     /// login claims and the record insert, so either all exist afterwards or none does. `extra` joins the same batch
-    /// (records that must exist exactly when the user does, such as an upstream subject index); keep them unconditional.
+    /// (records that must exist exactly when the user does, such as an upstream subject index or a spent re-mint
+    /// claim); when one of their conditions fails nothing is written and `conditionFailed` names its key.
     public func create(_ user: User, with extra: [StoreOperation] = []) async throws {
         var operations: [StoreOperation] = extra
         var loginsByKey: [String: String] = [:]
@@ -89,7 +92,8 @@ public struct UserDirectory: Sendable {
         operations.append(try .insertJSON(recordKey(user.userId), user))
         if case .conditionFailed(_, let key) = try await store.commit(operations) {
             if let login = loginsByKey[key] { throw Failure.loginTaken(login) }
-            throw Failure.userIdTaken(user.userId)
+            if key == recordKey(user.userId) { throw Failure.userIdTaken(user.userId) }
+            throw Failure.conditionFailed(key: key)
         }
     }
 

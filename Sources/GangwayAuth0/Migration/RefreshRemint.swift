@@ -95,19 +95,23 @@ public struct RefreshRemint: Sendable {
                 case .success(let p):
                     profile = p
                 }
-                let (user, created): (User, Bool)
+                guard let (_, claimVersion) = try await store.getJSON(Claim.self, key) else { throw Self.claimLost }
+                let spend = { (user: User) in
+                    try StoreOperation.compareAndSwapJSON(
+                        key, expectedVersion: claimVersion, Claim(state: .reminted, at: Self.now(), source: source.id, userId: user.userId))
+                }
+                let resolved: Resolved
                 do {
-                    (user, created) = try await resolveUser(profile, source)
+                    resolved = try await resolveUser(profile, source, spending: spend)
                 } catch let UserUnavailable.because(cause) {
                     throw Failure.userUnavailable(source: source.id, cause: cause, failures: failures)
                 }
-                // Marked before minting: from here on the token is spent, whatever happens next.
-                guard let (_, version) = try await store.getJSON(Claim.self, key),
-                    try await store.compareAndSwapJSON(
-                        key, expectedVersion: version, Claim(state: .reminted, at: Self.now(), source: source.id, userId: user.userId)
-                    ) != nil
-                else { throw Failure.alreadyRedeemed("the re-mint claim was lost (took longer than its lease)") }
-                return Success(source: source, user: user, created: created, failures: failures)
+                // Marked before minting: from here on the token is spent, whatever happens next. A user created
+                // here was written in the same batch as the mark; an existing user's mark is this one write.
+                if !resolved.spent {
+                    guard try await store.commit([spend(resolved.user)]).committed else { throw Self.claimLost }
+                }
+                return Success(source: source, user: resolved.user, created: resolved.created, failures: failures)
             }
             throw Failure.rejected(failures)
         } catch {
@@ -146,10 +150,22 @@ public struct RefreshRemint: Sendable {
 
     enum UserUnavailable: Error { case because(String) }
 
+    static let claimLost = Failure.alreadyRedeemed("the re-mint claim was lost (took longer than its lease)")
+
+    /// The local user for a profile; `spent` when the claim's `reminted` mark was written with it (a new user).
+    struct Resolved {
+        var user: User
+        var created: Bool
+        var spent: Bool
+    }
+
     /// The local user for an upstream profile: through the subject index, else by id (the upstream `sub` kept as
     /// the local user_id — `auth0|abc` stays `auth0|abc`, as the password fallback keeps it too; see
-    /// `UpstreamProfile.newUser`), else created.
-    func resolveUser(_ profile: UpstreamProfile, _ source: MigrationSource) async throws -> (User, Bool) {
+    /// `UpstreamProfile.newUser`), else created — in one batch with its subject index and `spending(user)`, the
+    /// claim's `reminted` mark, so a crash leaves either a pending claim and no user, or all three.
+    func resolveUser(
+        _ profile: UpstreamProfile, _ source: MigrationSource, spending: ((User) throws -> StoreOperation)? = nil
+    ) async throws -> Resolved {
         let sub = profile.sub
         let index = subjectKey(source.provider, sub)
         let users = UserDirectory(store: store, tenant: tenant)
@@ -168,18 +184,20 @@ public struct RefreshRemint: Sendable {
         for attempt in 0..<5 {
             // A racing re-mint of the same identity (a bare `sub` gets a fresh id) is found through the index.
             if let (mapped, _) = try await store.getJSON(String.self, index), let (user, _) = try await users.get(mapped) {
-                return (try await usable(user), false)
+                return Resolved(user: try await usable(user), created: false, spent: false)
             }
             if let localId = profile.keptUserId, let (user, _) = try await users.get(localId) {
                 _ = try await store.insertJSONIfAbsent(index, user.userId)
-                return (try await usable(user), false)
+                return Resolved(user: try await usable(user), created: false, spent: false)
             }
             do {
                 // The user and its subject index in one batch: no moment where a user exists that a later re-mint
                 // of a bare `sub` (fresh id) could not find, and so would create twice.
                 let user = profile.newUser(connection: source.connection)
-                try await users.create(user, with: [.putJSON(index, user.userId)])
-                return (user, true)
+                try await users.create(user, with: [.putJSON(index, user.userId)] + (spending.map { [try $0(user)] } ?? []))
+                return Resolved(user: user, created: true, spent: spending != nil)
+            } catch UserDirectory.Failure.conditionFailed {
+                throw Self.claimLost
             } catch UserDirectory.Failure.loginTaken, UserDirectory.Failure.userIdTaken {
                 // Someone (the password fallback, a concurrent re-mint) may be creating this very user: re-read.
                 if attempt < 4 { try await Task.sleep(for: .milliseconds(40)) }

@@ -38,6 +38,7 @@ extension UserDirectory.Failure: HTTPAnswerable {
                 "The primary account is itself linked as a secondary of \(primary); link to that user instead.")
         case .noSuchIdentity(let provider, let userId):
             HTTPError(404, "inexistent_identity", "The user has no identity \(provider)|\(userId).")
+        case .conditionFailed: nil  // a caller's own joined write: the caller answers it (a 500 if it does not)
         }
     }
 }
