@@ -10,6 +10,11 @@ enum Bin {
     static var release: String { ProcessInfo.processInfo.environment["GANGWAY_RELEASE_BIN_DIR"] ?? packageRoot + "/.build/release" }
     static var gangway: String { debug + "/gangway" }
     static var routes: String { packageRoot + "/infra/routes.json" }
+    /// How many functions infra/routes.json names (a warm gateway runs one worker each).
+    static var functionCount: Int {
+        let table = try? JSONDecoder().decode(RouteTable.self, from: Data(contentsOf: URL(fileURLWithPath: routes)))
+        return table?.functions.count ?? 0
+    }
 }
 
 /// A fresh directory per test, removed afterwards.

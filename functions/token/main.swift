@@ -18,7 +18,7 @@ struct TokenFunction: FunctionHandler {
             token.grantType = grant
             // Unknown client, wrong or missing secret: 401 access_denied "Unauthorized".
             let client = try await token.authenticateClient()
-            guard client.application.grantTypes.contains(grant) else {
+            guard client.application.allows(grant) else {
                 throw HTTPError(403, "unauthorized_client", "Grant type '\(grant)' not allowed for the client.")
             }
             let now = Int64(Date.now.timeIntervalSince1970)

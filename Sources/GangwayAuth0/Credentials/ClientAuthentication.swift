@@ -11,8 +11,9 @@ public struct AuthenticatedClient: Sendable {
 }
 
 /// Client authentication at the token endpoint: `client_secret_post` (secret in the body) or
-/// `client_secret_basic` (HTTP Basic, RFC 6749 §2.3.1). An application that has a secret must present it;
-/// an unknown client, a wrong secret or a missing one all answer 401 `access_denied` "Unauthorized", as Auth0 does.
+/// `client_secret_basic` (HTTP Basic, RFC 6749 §2.3.1), whichever the application's `token_endpoint_auth_method`
+/// names; `none` is a public client, which may present no secret at all. An unknown client, a wrong secret, a
+/// missing one or one in the wrong place all answer 401 `access_denied` "Unauthorized", as Auth0 does.
 public enum ClientAuthentication {
     public static let unauthorized = HTTPError(401, "access_denied", "Unauthorized")
 
@@ -23,21 +24,26 @@ public enum ClientAuthentication {
         let bodySecret = try parameters.optional("client_secret")
         var clientId = bodyId
         var secret = bodySecret
+        var method = bodySecret == nil ? Application.AuthMethod.none : .clientSecretPost
         if let basic = try basicCredentials(request) {
             guard bodySecret == nil else { throw HTTPError.badRequest("Use only one client authentication method.") }
             guard bodyId == nil || bodyId == basic.id else { throw unauthorized }
             clientId = basic.id
             secret = basic.secret
+            method = .clientSecretBasic
         }
         guard let clientId else { throw HTTPError.badRequest("Missing required parameter: client_id") }
         guard let (application, _) = try await store.getCachedJSON(Application.self, StoreKeys.application(tenant.id, clientId)) else {
             throw unauthorized
         }
-        if application.secretHash == nil {
+        if application.secretHash == nil || application.authMethod == Application.AuthMethod.none {
             // A public client has nothing to prove; a secret it sends cannot be checked, so it is refused.
             guard secret == nil else { throw unauthorized }
             return AuthenticatedClient(application: application, authenticated: false)
         }
+        // A confidential client proves itself the way it is configured to (an application stored before
+        // `token_endpoint_auth_method` existed may use either way).
+        if let configured = application.authMethod, configured != method { throw unauthorized }
         guard let secret, application.secretMatches(secret) else { throw unauthorized }
         return AuthenticatedClient(application: application, authenticated: true)
     }

@@ -86,6 +86,46 @@ public struct Payload: Sendable {
         return o
     }
 
+    /// An array of strings (each 1…`maxLength` characters, no NUL), at most `maxCount` of them; nil when absent.
+    public func strings(_ key: String, maxCount: Int = 100, maxLength: Int = 2048) throws(HTTPError) -> [String]? {
+        guard let value = fields[key] else { return nil }
+        guard case .array(let items) = value else { throw Self.wrongType(key, expected: "array", got: value) }
+        guard items.count <= maxCount else {
+            throw Self.error("Payload validation error: 'Array is too long (\(items.count)), maximum \(maxCount)' on property \(key).")
+        }
+        var strings: [String] = []
+        for (index, item) in items.enumerated() {
+            guard
+                case .some(.some(let string)) = try Payload(fields: ["\(key)[\(index)]": item])
+                    .string("\(key)[\(index)]", maxLength: maxLength)
+            else { continue }
+            strings.append(string)
+        }
+        return strings
+    }
+
+    /// An integer in `range`; nil when absent.
+    public func integer(_ key: String, in range: ClosedRange<Int>) throws(HTTPError) -> Int? {
+        guard let value = fields[key] else { return nil }
+        guard let n = value.intValue else { throw Self.wrongType(key, expected: "integer", got: value) }
+        guard range.contains(Int(n)) else {
+            throw Self.error(
+                "Payload validation error: 'Value \(n) is out of range \(range.lowerBound)…\(range.upperBound)' on property \(key).")
+        }
+        return Int(n)
+    }
+
+    /// A string that must be one of `allowed`; nil when absent.
+    public func oneOf(_ key: String, _ allowed: [String]) throws(HTTPError) -> String? {
+        guard let value = try string(key) ?? nil else { return nil }
+        guard allowed.contains(value) else {
+            throw Self.error(
+                "Payload validation error: 'No enum match for: \"\(value)\"' on property \(key) (allowed: \(allowed.joined(separator: ", ")))."
+            )
+        }
+        return value
+    }
+
     /// A minimal email check (one `@`, non-empty local part and a dotted-or-not domain, no spaces).
     public static func isEmail(_ s: String) -> Bool {
         let parts = s.split(separator: "@", omittingEmptySubsequences: false)

@@ -42,3 +42,12 @@ extension UserDirectory.Failure: HTTPAnswerable {
         }
     }
 }
+
+extension ApplicationDirectory.Failure: HTTPAnswerable {
+    public var httpError: HTTPError? {
+        switch self {
+        case .clientIdTaken(let id): HTTPError(409, "conflict", "A client with client_id \(id) already exists.")
+        case .noSuchApplication: ManagementCall.noSuchClient
+        }
+    }
+}

@@ -32,7 +32,7 @@ public struct Provisioning: Sendable {
     public struct Result: Codable, Sendable {
         public struct Credentials: Codable, Sendable {
             public var clientId: String
-            /// Shown once, when created: only its hash is stored. Nil on later runs.
+            /// Shown when created (stored as a hash, and sealed for `read:client_keys` tokens). Nil on later runs.
             public var clientSecret: String?
             public var audience: String?
 
@@ -57,6 +57,8 @@ public struct Provisioning: Sendable {
     /// The Management API scopes the machine-to-machine application is granted.
     public static let managementScopes = [
         "read:users", "create:users", "update:users", "delete:users",
+        "read:clients", "create:clients", "update:clients", "delete:clients",
+        "read:client_keys", "create:client_keys", "update:client_keys",
         "read:connections", "update:connections",
         "read:migration_sources", "create:migration_sources", "update:migration_sources", "delete:migration_sources",
         "read:logs",
@@ -85,17 +87,16 @@ public struct Provisioning: Sendable {
         )
         tenant.domains = Array(Set(tenant.domains)).sorted()
 
-        let appSecret = Random.token(bytes: 32)
+        // Two ordinary applications (the Management API's /api/v2/clients shows and changes them like any other).
+        let appSecret = ApplicationDirectory.newSecret()
         let app = Application(
-            clientId: Random.identifier(length: 32), name: "Default App", kind: .regularWeb,
-            secretHash: Digest.sha256Hex(appSecret),
-            grantTypes: [.password, .passwordRealm, .refreshToken, .authorizationCode],
-            createdAt: .now
+            clientId: Random.identifier(length: 32), name: "Default App", kind: .regularWeb, secretHash: nil,
+            grantTypes: [.password, .passwordRealm, .refreshToken, .authorizationCode], createdAt: .now
         )
-        let m2mSecret = Random.token(bytes: 32)
+        let m2mSecret = ApplicationDirectory.newSecret()
         let m2m = Application(
             clientId: Random.identifier(length: 32), name: "Management API (Test Application)", kind: .machineToMachine,
-            secretHash: Digest.sha256Hex(m2mSecret), grantTypes: [.clientCredentials], createdAt: .now
+            secretHash: nil, grantTypes: [.clientCredentials], createdAt: .now
         )
         let connection = Connection(
             id: "con_" + Random.identifier(length: 16), name: Connection.defaultName, strategy: .database,
@@ -109,8 +110,9 @@ public struct Provisioning: Sendable {
         try await store.putJSON(
             StoreKeys.signingKeys(tenantId),
             SigningKeySet(keys: [SigningKeySet.newKey(sealedWith: KeyRing.sealer(secrets, tenant: tenantId))]))
-        try await store.putJSON(StoreKeys.application(tenantId, app.clientId), app)
-        try await store.putJSON(StoreKeys.application(tenantId, m2m.clientId), m2m)
+        let applications = ApplicationDirectory(store: store, tenant: tenant, secrets: secrets)
+        try await applications.create(app, secret: appSecret)
+        try await applications.create(m2m, secret: m2mSecret)
         try await store.putJSON(StoreKeys.connection(tenantId, connection.id), connection)
         try await store.putJSON(StoreKeys.resourceServer(tenantId, management.identifier), management)
         try await store.putJSON(

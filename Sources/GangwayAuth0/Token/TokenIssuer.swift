@@ -64,7 +64,8 @@ public struct TokenIssuer: Sendable {
         claims["aud"] = .string(grant.client.clientId)
         claims["azp"] = .string(grant.client.clientId)
         claims["iat"] = .int(now)
-        claims["exp"] = .int(now + Int64(tenant.settings.idTokenLifetime))
+        // The application's jwt_configuration.lifetime_in_seconds, else the tenant's.
+        claims["exp"] = .int(now + Int64(grant.client.idTokenLifetime ?? tenant.settings.idTokenLifetime))
         if let authTime = grant.authTime { claims["auth_time"] = .int(authTime) }
         if let nonce = grant.nonce { claims["nonce"] = .string(nonce) }
         return try ring.sign(claims, type: "JWT")
