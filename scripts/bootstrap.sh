@@ -17,8 +17,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 if [ "${GANGWAY_SKIP_PYTHON:-0}" != "1" ]; then
-  if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import auth0, joserfc, jwt, pytest, cfnlint, openapi_spec_validator, yaml' 2>/dev/null; then
-    echo "bootstrap: preparing .venv (auth0-python, joserfc, PyJWT, pytest, cfn-lint, openapi-spec-validator)" >&2
+  if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import auth0, joserfc, jwt, pytest, cfnlint, openapi_spec_validator, yaml, schemathesis' 2>/dev/null; then
+    echo "bootstrap: preparing .venv (auth0-python, joserfc, PyJWT, pytest, cfn-lint, openapi-spec-validator, schemathesis)" >&2
     python3 -m venv .venv
     .venv/bin/pip install -q --disable-pip-version-check -r tests/requirements.txt
   fi

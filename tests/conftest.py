@@ -132,6 +132,8 @@ class Gateway:
     workdir: Path
     functions_dir: Path = BIN_DIR
     workers: int = 1
+    # Extra environment for the gateway (and so its function processes), over the test's own.
+    env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen | None = None
     stopped_cleanly: bool | None = None
     leftover_workers: list = field(default_factory=list)
@@ -172,7 +174,7 @@ class Gateway:
                 str(GANGWAY), "serve", "--port", str(self.port), "--store", self.store, "--mode", self.mode,
                 "--workers", str(self.workers), "--routes", str(ROUTES), "--functions-dir", str(self.functions_dir),
             ],
-            stdout=out, stderr=err, stdin=subprocess.DEVNULL, cwd=str(self.workdir),
+            stdout=out, stderr=err, stdin=subprocess.DEVNULL, cwd=str(self.workdir), env={**os.environ, **self.env},
         )
         deadline = time.monotonic() + LISTEN_TIMEOUT
         while time.monotonic() < deadline:
@@ -241,12 +243,15 @@ def start_gateway(gangway_bin, tmp_path_factory):
     """Factory: a fresh store + `gangway init` + `gangway serve` in the given mode. Stopped at session end."""
     started: list[Gateway] = []
 
-    def start(mode: str = "warm", functions_dir: Path | None = None, workers: int = 1) -> Gateway:
+    def start(mode: str = "warm", functions_dir: Path | None = None, workers: int = 1, env: dict | None = None) -> Gateway:
         port = free_port()
         workdir = tmp_path_factory.mktemp(f"gw-{mode}")
         store = f"sqlite:{workdir / 'gangway.db'}"
         tenant = init_tenant(store, f"http://127.0.0.1:{port}/", [f"localhost:{port}"])
-        gw = Gateway(mode=mode, port=port, tenant=tenant, workdir=workdir, functions_dir=functions_dir or BIN_DIR, workers=workers)
+        gw = Gateway(
+            mode=mode, port=port, tenant=tenant, workdir=workdir, functions_dir=functions_dir or BIN_DIR, workers=workers,
+            env=env or {},
+        )
         started.append(gw)
         gw.start()
         return gw

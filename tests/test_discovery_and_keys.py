@@ -484,6 +484,26 @@ def test_wrong_method_is_405(any_gateway, method):
     assert isinstance(r.json()["error"], str)
     assert r.headers.get("apigw-requestid")
     assert r.headers.get("cache-control")
+    assert r.headers.get("allow") == "GET", r.headers  # RFC 9110 §15.5.6
+
+
+def test_every_405_names_the_methods_its_path_answers_in_allow(gateway):
+    """One path per route shape of infra/routes.json; `Allow` lists exactly the methods routes.json gives it."""
+    table = json.loads(ROUTES.read_text())
+    methods: dict[str, list[str]] = {}
+    for route in table["routes"]:
+        methods.setdefault(route["path"], []).append(route["method"])
+    for path, allowed in methods.items():
+        concrete = path.replace("{id}", "x").replace("{provider}", "auth0").replace("{user_id}", "y")
+        r = gateway.request("TRACE", concrete)
+        assert r.status_code == 405, (path, r.status_code, r.text)
+        assert [m.strip() for m in r.headers["allow"].split(",")] == allowed, (path, r.headers)
+        body = r.json()
+        if path.startswith("/api/v2/"):
+            assert body == {"statusCode": 405, "error": "Method Not Allowed", "errorCode": "method_not_allowed",
+                            "message": f"Method TRACE is not allowed on {concrete}."}, body
+        else:
+            assert body["error"] == "method_not_allowed", body
 
 
 def test_function_responses_carry_gateway_headers(any_gateway):

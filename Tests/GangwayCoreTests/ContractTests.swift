@@ -31,7 +31,11 @@ struct ContractTests {
 
     @Test("wrong method, unknown path, empty segment and broken escapes are told apart")
     func routeOutcomes() {
-        if case .methodNotAllowed = Self.table.match(method: "POST", path: "/api/v2/users/x") {} else { Issue.record("expected 405") }
+        if case .methodNotAllowed(let allowed) = Self.table.match(method: "POST", path: "/api/v2/users/x") {
+            #expect(allowed == ["GET"])
+        } else {
+            Issue.record("expected 405")
+        }
         if case .notFound = Self.table.match(method: "GET", path: "/api/v2/users/x/extra") {} else { Issue.record("expected 404") }
         if case .notFound = Self.table.match(method: "GET", path: "/api/v2/users/") {} else { Issue.record("empty id must not match") }
         if case .badPath = Self.table.match(method: "GET", path: "/api/v2/users/%zz") {} else { Issue.record("expected bad path") }

@@ -153,7 +153,11 @@ struct GatewayResponder: HTTPResponder {
         switch routes.match(method: request.method.rawValue, path: path) {
         case .matched(let m): match = m
         case .notFound: return fail(404, "not_found", "No route for \(request.method.rawValue) \(path).")
-        case .methodNotAllowed: return fail(405, "method_not_allowed", "Method \(request.method.rawValue) is not allowed on \(path).")
+        case .methodNotAllowed(let allowed):
+            // RFC 9110 §15.5.6: a 405 names the methods the path does answer.
+            var response = fail(405, "method_not_allowed", "Method \(request.method.rawValue) is not allowed on \(path).")
+            response.headers[.allow] = allowed.joined(separator: ", ")
+            return response
         case .badPath: return fail(400, "invalid_request", "The path has an invalid percent escape.")
         }
         // Refused by its declared length before a byte of it is read; a chunked body stops at the limit.

@@ -48,12 +48,56 @@ public struct ConnectionChanges: Sendable {
         }
     }
 
+    /// An http(s) URL by RFC 3986's grammar (the `format: uri` of openapi.yaml): `[userinfo@]host[:port]`, then a
+    /// path, a query and one fragment, each in its own characters or `%XX`. No whitespace, control character,
+    /// non-ASCII byte or stray `%` reaches libcurl or a stored option. IPv6 literal hosts (brackets) are refused.
     static func isHTTPURL(_ s: String) -> Bool {
-        guard s.hasPrefix("https://") || s.hasPrefix("http://"), !s.contains(where: { $0.isWhitespace || $0.isNewline }) else {
+        let rest: Substring
+        if s.hasPrefix("https://") {
+            rest = s.dropFirst(8)
+        } else if s.hasPrefix("http://") {
+            rest = s.dropFirst(7)
+        } else {
             return false
         }
-        let host = s.drop(while: { $0 != ":" }).dropFirst(3).prefix(while: { $0 != "/" && $0 != "?" && $0 != "#" })
-        return !host.isEmpty
+        let authority = rest.prefix(while: { $0 != "/" && $0 != "?" && $0 != "#" })
+        var tail = rest.dropFirst(authority.count)
+        var hostPort = authority
+        if let at = authority.firstIndex(of: "@") {
+            guard isURIPart(authority[..<at], extra: ":") else { return false }
+            hostPort = authority[authority.index(after: at)...]
+        }
+        let host = hostPort.prefix(while: { $0 != ":" })
+        let port = hostPort.dropFirst(host.count).dropFirst()
+        guard !host.isEmpty, isURIPart(host, extra: ""), port.allSatisfy({ $0.isASCII && $0.isNumber }) else { return false }
+        var fragment: Substring = ""
+        if let hash = tail.firstIndex(of: "#") {
+            fragment = tail[tail.index(after: hash)...]
+            tail = tail[..<hash]
+        }
+        return isURIPart(tail, extra: ":@/?") && isURIPart(fragment, extra: ":@/?")
+    }
+
+    private static let subDelimsAndUnreserved = Set("-._~!$&'()*+,;=".utf8)
+
+    /// Unreserved characters, sub-delimiters, `extra` and `%XX` only.
+    static func isURIPart(_ s: Substring, extra: String) -> Bool {
+        func isHex(_ b: UInt8) -> Bool { (0x30...0x39).contains(b) || (0x41...0x46).contains(b) || (0x61...0x66).contains(b) }
+        func isAlphanumeric(_ b: UInt8) -> Bool { (0x30...0x39).contains(b) || (0x41...0x5A).contains(b) || (0x61...0x7A).contains(b) }
+        let bytes = Array(s.utf8)
+        let extra = Set(extra.utf8)
+        var i = 0
+        while i < bytes.count {
+            let b = bytes[i]
+            if b == UInt8(ascii: "%") {
+                guard i + 2 < bytes.count, isHex(bytes[i + 1]), isHex(bytes[i + 2]) else { return false }
+                i += 3
+                continue
+            }
+            guard isAlphanumeric(b) || subDelimsAndUnreserved.contains(b) || extra.contains(b) else { return false }
+            i += 1
+        }
+        return true
     }
 
     /// A value a client sends back after reading a redacted response (AuthHero echoes `***`): not a new secret.

@@ -6,8 +6,12 @@ import GangwayPlatform
 public struct Payload: Sendable {
     public let fields: [String: JSONValue]
 
-    /// The request's JSON object body; anything else is 400 `invalid_body`.
+    /// The request's JSON object body; anything else is 400 `invalid_body`. Every Management API body is
+    /// required: none at all (a body-less PATCH) is refused as Auth0 refuses it, not taken for an empty change.
     public init(_ request: FunctionRequest) throws(HTTPError) {
+        guard let body = request.event.body, !body.isEmpty else {
+            throw Payload.error("Payload validation error: 'Expected type object but found type null'.")
+        }
         do {
             fields = try request.parameters()
         } catch let error where error.status == 400 {

@@ -41,8 +41,8 @@ public struct RouteTable: Codable, Sendable {
 
     public enum Outcome: Sendable {
         case matched(Match)
-        /// The path exists, the method does not.
-        case methodNotAllowed
+        /// The path exists, the method does not; `allowed` is what the path answers (for the `Allow` header).
+        case methodNotAllowed(allowed: [String])
         case notFound
         /// A path segment with a broken percent escape.
         case badPath
@@ -50,7 +50,7 @@ public struct RouteTable: Codable, Sendable {
 
     public func match(method: String, path rawPath: String) -> Outcome {
         let segments = rawPath.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
-        var pathExists = false
+        var allowed: [String] = []
         for route in routes {
             let pattern = route.path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
             guard pattern.count == segments.count else { continue }
@@ -70,9 +70,9 @@ public struct RouteTable: Codable, Sendable {
                 }
             }
             guard matched else { continue }
-            pathExists = true
             if route.method == method.uppercased() { return .matched(Match(route: route, parameters: parameters)) }
+            if !allowed.contains(route.method) { allowed.append(route.method) }
         }
-        return pathExists ? .methodNotAllowed : .notFound
+        return allowed.isEmpty ? .notFound : .methodNotAllowed(allowed: allowed)
     }
 }
