@@ -42,10 +42,10 @@ public struct ClientSettings: Sendable {
         description = try payload.string("description", minLength: 0, maxLength: 140) ?? nil
         kind = try payload.oneOf("app_type", Application.Kind.allCases.map(\.rawValue)).flatMap(Application.Kind.init(rawValue:))
         isFirstParty = try payload.bool("is_first_party")
-        callbacks = try payload.strings("callbacks")
-        allowedLogoutURLs = try payload.strings("allowed_logout_urls")
-        webOrigins = try payload.strings("web_origins")
-        allowedOrigins = try payload.strings("allowed_origins")
+        callbacks = try Self.urls(payload, "callbacks")
+        allowedLogoutURLs = try Self.urls(payload, "allowed_logout_urls")
+        webOrigins = try Self.urls(payload, "web_origins")
+        allowedOrigins = try Self.urls(payload, "allowed_origins")
         if let grants = try payload.strings("grant_types", maxCount: 20, maxLength: 100) {
             if let unknown = grants.first(where: { !Self.knownGrantTypes.contains($0) }) {
                 throw Payload.error("Payload validation error: 'No enum match for: \"\(unknown)\"' on property grant_types.")
@@ -56,7 +56,8 @@ public struct ClientSettings: Sendable {
             .flatMap(Application.AuthMethod.init(rawValue:))
         if let jwt = try payload.object("jwt_configuration") {
             let nested = Payload(fields: jwt)
-            try nested.allowOnly(["lifetime_in_seconds", "alg", "secret_encoded", "scopes"])
+            try nested.allowOnly(["lifetime_in_seconds", "alg", "secret_encoded"])
+            _ = try nested.bool("secret_encoded")
             if let alg = try nested.string("alg") ?? nil, alg != "RS256" {
                 throw Payload.error("Payload validation error: 'Only RS256 is supported' on property jwt_configuration.alg.")
             }
@@ -80,6 +81,15 @@ public struct ClientSettings: Sendable {
             }
             clientMetadata = strings
         }
+    }
+
+    /// A list of URLs (callbacks, origins): strings without control characters.
+    static func urls(_ payload: Payload, _ key: String) throws(HTTPError) -> [String]? {
+        guard let urls = try payload.strings(key) else { return nil }
+        if let index = urls.firstIndex(where: { $0.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F } }) {
+            throw Payload.error("Payload validation error: 'String contains control characters' on property \(key)[\(index)].")
+        }
+        return urls
     }
 
     /// Auth0's `refresh_token` object: its enums, bounds and booleans.
@@ -221,7 +231,9 @@ extension ManagementCall {
     /// `GET /api/v2/clients`: filters `app_type` (comma-separated) and `is_first_party`, offset paging.
     public func clientList(_ request: FunctionRequest, _ directory: ApplicationDirectory) async throws -> GatewayResponse {
         let paging = try Paging(request)
-        let kinds = request.query("app_type").map { $0.split(separator: ",").map(String.init) }
+        let kinds = request.query("app_type").flatMap {
+            $0.isEmpty ? nil : $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        }
         if let kinds, let unknown = kinds.first(where: { Application.Kind(rawValue: $0) == nil }) {
             throw Paging.queryError("Query validation error: 'No enum match for: \"\(unknown)\"' on property app_type.")
         }
