@@ -74,11 +74,16 @@ struct GatewayLimitOptions: ParsableArguments {
     var queueTimeout = defaults.queueTimeout.seconds
     @Option(help: "The largest request body in bytes (larger: 413).")
     var maxRequestBytes = defaults.maxRequestBytes
+    @Option(
+        help:
+            "Bytes of request bodies held at once across all connections (default: 4 × --max-request-bytes); past it requests wait, then 503."
+    )
+    var maxBufferedBodyBytes: Int?
 
     var resolved: GatewayLimits {
         get throws {
             let timeouts = [headerTimeout, bodyTimeout, idleTimeout, queueTimeout]
-            guard maxConnections > 0, maxRequestBytes >= 0, timeouts.allSatisfy({ $0 > 0 }) else {
+            guard maxConnections > 0, maxRequestBytes >= 0, (maxBufferedBodyBytes ?? 0) >= 0, timeouts.allSatisfy({ $0 > 0 }) else {
                 throw ValidationError("limits and timeouts must be positive")
             }
             var limits = GatewayLimits()
@@ -88,6 +93,7 @@ struct GatewayLimitOptions: ParsableArguments {
             limits.idleTimeout = .seconds(idleTimeout)
             limits.queueTimeout = .seconds(queueTimeout)
             limits.maxRequestBytes = maxRequestBytes
+            limits.bodyBudgetBytes = maxBufferedBodyBytes
             return limits
         }
     }

@@ -28,6 +28,46 @@ struct ConnectionLimitTests {
         #expect(try gateway.request("GET", "/.well-known/jwks.json").status == 200)
     }
 
+    @Test("a body that stalls or trickles is closed after --body-timeout; the function never sees a partial body")
+    func slowBodiesAreCut() throws {
+        let scratch = Scratch()
+        let sink = try SinkFunction(scratch)
+        let gateway = try sink.gateway(["--body-timeout", "1"])
+        let head = SinkFunction.head
+        let filler = String(repeating: "~", count: 100)
+        // Content-Length 1000, then 100 bytes and silence.
+        let stalled = try #require(RawConnection(port: gateway.port))
+        var started = ContinuousClock.now
+        stalled.send(head + "Content-Length: 1000\r\n\r\n" + filler)
+        #expect(stalled.closedByPeer(within: .seconds(5)), "the stalled upload stayed open")
+        var elapsed = ContinuousClock.now - started
+        #expect(elapsed > .milliseconds(800) && elapsed < .seconds(4), "closed after \(elapsed)")
+
+        // A chunked body that stops half-way through its first chunk.
+        let chunked = try #require(RawConnection(port: gateway.port))
+        started = ContinuousClock.now
+        chunked.send(head + "Transfer-Encoding: chunked\r\n\r\n3e8\r\n" + filler)
+        #expect(chunked.closedByPeer(within: .seconds(5)), "the stalled chunked upload stayed open")
+        elapsed = ContinuousClock.now - started
+        #expect(elapsed > .milliseconds(800) && elapsed < .seconds(4), "closed after \(elapsed)")
+
+        // A byte every 100 ms: each one on time, the whole body never.
+        let trickle = try #require(RawConnection(port: gateway.port))
+        started = ContinuousClock.now
+        trickle.send(head + "Content-Length: 1000\r\n\r\n")
+        var closed = false
+        for _ in 0..<60 where !closed {
+            closed = !trickle.send("~") || trickle.closedByPeer(within: .milliseconds(100))
+        }
+        elapsed = ContinuousClock.now - started
+        #expect(closed && elapsed > .milliseconds(800) && elapsed < .seconds(4), "closed: \(closed) after \(elapsed)")
+
+        #expect(sink.seen.isEmpty, "the function got partial bodies: \(sink.seen)")
+        let whole = try gateway.request("POST", "/sink", body: SinkFunction.body(1000))
+        #expect(whole.status == 200)
+        #expect(sink.seen == [1000])
+    }
+
     @Test("an idle keep-alive connection is closed after --idle-timeout")
     func idleKeepAliveIsClosed() throws {
         let scratch = Scratch()

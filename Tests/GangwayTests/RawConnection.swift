@@ -66,6 +66,13 @@ final class RawConnection {
         return false
     }
 
+    /// Whether the peer has sent something (or closed) within `timeout`; nothing is read.
+    func readable(within timeout: Duration) -> Bool {
+        var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        let millis = timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000
+        return poll(&pfd, 1, Int32(millis)) > 0
+    }
+
     /// Reads one response (head, then a `Content-Length` body or everything up to the close).
     func readResponse(timeout: Duration = .seconds(5)) -> Response? {
         let deadline = ContinuousClock.now + timeout

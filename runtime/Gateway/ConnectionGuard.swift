@@ -158,14 +158,24 @@ struct GatewayChannel: ServerChildChannel {
 /// Closes a connection that takes too long to send a request: its head within `header` of the connection opening,
 /// its body within `body` of the head. (Between requests, Hummingbird's idle timeout applies.) A peer that sends
 /// a header byte by byte is closed at the header deadline, not kept alive by each byte.
-final class RequestDeadlines: ChannelInboundHandler, RemovableChannelHandler {
+///
+/// Also ends a connection after a response that says `Connection: close` (the gateway's refusals of a body it did
+/// not read whole: 413, 503): Hummingbird would otherwise keep reading, and discarding, the rest of the body until
+/// the body deadline. The gateway's side is shut once the answer is out, and the connection closed `linger` later,
+/// so a client still sending reads the answer instead of a reset.
+final class RequestDeadlines: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+
+    static let linger = TimeAmount.seconds(1)
 
     let header: TimeAmount
     let body: TimeAmount
     private var deadline: Scheduled<Void>?
     private var firstHeadSeen = false
+    private var closeAfterResponse = false
 
     init(header: Duration, body: Duration) {
         self.header = .init(header)
@@ -216,6 +226,25 @@ final class RequestDeadlines: ChannelInboundHandler, RemovableChannelHandler {
         context.write(NIOAny(HTTPResponsePart.head(head)), promise: nil)
         context.write(NIOAny(HTTPResponsePart.body(body)), promise: nil)
         context.writeAndFlush(NIOAny(HTTPResponsePart.end(nil))).whenComplete { _ in context.close(promise: nil) }
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        switch unwrapOutboundIn(data) {
+        case .head(let head):
+            closeAfterResponse = head.headerFields[.connection]?.lowercased() == "close"
+        case .end where closeAfterResponse:
+            let written = promise ?? context.eventLoop.makePromise()
+            context.write(data, promise: written)
+            let channel = context.channel
+            written.futureResult.whenComplete { _ in
+                channel.close(mode: .output, promise: nil)
+                channel.eventLoop.scheduleTask(in: Self.linger) { channel.close(promise: nil) }
+            }
+            return
+        default:
+            break
+        }
+        context.write(data, promise: promise)
     }
 
     private func arm(_ context: ChannelHandlerContext, after delay: TimeAmount) {

@@ -76,7 +76,8 @@ public struct Gateway: Sendable {
     public func run(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
         // A function that exits before reading its stdin must not take the gateway down with SIGPIPE.
         signal(SIGPIPE, SIG_IGN)
-        let responder = GatewayResponder(routes: routes, invoker: invoker, limits: options.limits, logger: logger)
+        let bodies = BodyBudget(capacity: options.limits.effectiveBodyBudget)
+        let responder = GatewayResponder(routes: routes, invoker: invoker, limits: options.limits, bodies: bodies, logger: logger)
         let sandboxes = options.mode == .warm ? routes.functions.count * options.workersPerFunction : 0
         let budget = ConnectionBudget(limits: options.limits, mode: options.mode, sandboxes: sandboxes)
         let count = ConnectionCount()
@@ -84,6 +85,7 @@ public struct Gateway: Sendable {
             "connection budget",
             metadata: [
                 "served": "\(budget.admitted)", "shed_503_up_to": "\(budget.acceptable)", "descriptor_limit": "\(budget.descriptorLimit)",
+                "body_bytes_held_at_most": "\(bodies.capacity)",
             ]
         )
         let (limits, logger) = (options.limits, logger)
@@ -138,6 +140,7 @@ struct GatewayResponder: HTTPResponder {
     let routes: RouteTable
     let invoker: any FunctionInvoker
     let limits: GatewayLimits
+    let bodies: BodyBudget
     let logger: Logger
 
     func respond(to request: Request, context: GatewayContext) async throws -> Response {
@@ -147,6 +150,14 @@ struct GatewayResponder: HTTPResponder {
         let shape: ErrorShape = path.hasPrefix("/api/v2/") ? .management : .oauth
         func fail(_ status: Int, _ code: String, _ message: String) -> Response {
             EventTranslation.httpResponse(shape.response(for: HTTPError(status, code, message)), requestId: requestId)
+        }
+        /// A refusal before the body was read whole: the connection closes after the answer (RequestDeadlines),
+        /// so the rest of the body is never read.
+        func refuse(_ status: Int, _ code: String, _ message: String) -> Response {
+            var response = fail(status, code, message)
+            response.headers[.connection] = "close"
+            if status == 503 { response.headers[.retryAfter] = "1" }
+            return response
         }
 
         let match: RouteTable.Match
@@ -160,20 +171,22 @@ struct GatewayResponder: HTTPResponder {
             return response
         case .badPath: return fail(400, "invalid_request", "The path has an invalid percent escape.")
         }
-        // Refused by its declared length before a byte of it is read; a chunked body stops at the limit.
-        if let declared = request.headers[.contentLength].flatMap({ Int($0) }), declared > limits.maxRequestBytes {
-            return fail(413, "request_too_large", "Request is too large.")
+        // The body's bytes stay taken from the budget until the answer is ready: the event holds a copy meanwhile.
+        var held = 0
+        defer { bodies.release(held) }
+        let eventBytes: [UInt8]
+        switch await event(for: request, match: match, context: context, requestId: requestId, held: &held) {
+        case .event(let bytes): eventBytes = bytes
+        case .tooLarge: return refuse(413, "request_too_large", "Request is too large.")
+        case .noRoom:
+            logger.warning("body budget spent; answering 503", metadata: ["held": "\(bodies.held)", "request_id": "\(requestId)"])
+            return refuse(503, "temporarily_unavailable", "Too many request bodies in flight; retry later. Request id \(requestId).")
+        case .incomplete: return refuse(400, "invalid_request", "The request body ended early.")
+        case .unencodable: return fail(400, "invalid_request", "Request could not be encoded.")
         }
-        guard let body = try? await request.body.collect(upTo: limits.maxRequestBytes) else {
-            return fail(413, "request_too_large", "Request is too large.")
-        }
-        let event = EventTranslation.event(
-            from: request, body: body, match: match, sourceIp: context.remoteAddress, requestId: requestId
-        )
-        guard let eventBytes = try? JSON.encode(event) else { return fail(400, "invalid_request", "Request could not be encoded.") }
 
         let started = ContinuousClock.now
-        let outcome = await invoker.invoke(function: match.route.function, event: Array(eventBytes))
+        let outcome = await invoker.invoke(function: match.route.function, event: eventBytes)
         let elapsed = ContinuousClock.now - started
         let timing = "fn;dur=" + Self.milliseconds(elapsed)
 
@@ -206,6 +219,51 @@ struct GatewayResponder: HTTPResponder {
         }
         response.headers[HTTPField.Name("Server-Timing")!] = timing
         return response
+    }
+
+    enum PreparedEvent {
+        case event([UInt8])
+        /// Over `maxRequestBytes`, by `Content-Length` (before a byte is read) or as a chunked body arrives.
+        case tooLarge
+        /// No room in the body budget came within its patience.
+        case noRoom
+        /// The connection ended (or its body deadline passed) before the whole body came.
+        case incomplete
+        case unencodable
+    }
+
+    /// The request as the event its function gets. Its body is read within the per-request limit, its bytes taken
+    /// from the body budget first (`held`: what the request holds afterwards, whatever happened). The body and its
+    /// copies live only in this call, so they are freed before the function runs.
+    func event(for request: Request, match: RouteTable.Match, context: GatewayContext, requestId: String, held: inout Int) async
+        -> PreparedEvent
+    {
+        let declared = request.headers[.contentLength].flatMap { Int($0) }
+        if let declared, declared > limits.maxRequestBytes { return .tooLarge }
+        // One reservation per request, before a byte is read, never grown: a request holding part of the budget
+        // never waits for more, so requests cannot hold one another up. A chunked body takes the whole limit and
+        // gives back what it did not use; a request with neither header has no body.
+        let chunked = declared == nil && request.headers[.transferEncoding] != nil
+        let wanted = declared ?? (chunked ? limits.maxRequestBytes : 0)
+        guard await bodies.reserve(wanted, patience: limits.bodyBudgetPatience) else { return .noRoom }
+        held = wanted
+        var body = ByteBuffer()
+        body.reserveCapacity(declared ?? 0)
+        do {
+            for try await fragment in request.body {
+                // Never past the reservation: the declared length (the parser holds a body to it) or the limit.
+                guard body.readableBytes + fragment.readableBytes <= held else { return .tooLarge }
+                body.writeImmutableBuffer(fragment)
+            }
+        } catch {
+            return .incomplete
+        }
+        if let declared, body.readableBytes != declared { return .incomplete }
+        bodies.release(held - body.readableBytes)
+        held = body.readableBytes
+        let event = EventTranslation.event(from: request, body: body, match: match, sourceIp: context.remoteAddress, requestId: requestId)
+        guard let encoded = try? JSON.encode(event) else { return .unencodable }
+        return .event(Array(encoded))
     }
 
     static func milliseconds(_ d: Duration) -> String {

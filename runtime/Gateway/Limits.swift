@@ -19,6 +19,15 @@ public struct GatewayLimits: Sendable, Equatable {
     /// The largest request body (API Gateway + Lambda's synchronous payload limit); larger ones get 413, by
     /// `Content-Length` before any of the body is read.
     public var maxRequestBytes = 6 * 1024 * 1024
+    /// The bytes of request bodies held at once across all connections (BodyBudget); nil: four times
+    /// `maxRequestBytes`. A request waits for room (up to `bodyBudgetPatience`), then gets 503.
+    public var bodyBudgetBytes: Int?
+
+    /// The budget in force: never below `maxRequestBytes`, so any request under the limit can be served.
+    var effectiveBodyBudget: Int { max(maxRequestBytes, bodyBudgetBytes ?? 4 * maxRequestBytes) }
+    /// How long a request waits for room in the body budget: the queue timeout, but at most half the body timeout
+    /// (which runs meanwhile), so a request that had to wait still has time to send its body.
+    var bodyBudgetPatience: Duration { min(queueTimeout, bodyTimeout / 2) }
 
     /// The largest function response the gateway accepts (Lambda's synchronous payload limit).
     static let maxResponseBytes = 6 * 1024 * 1024
