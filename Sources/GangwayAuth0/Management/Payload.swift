@@ -80,6 +80,50 @@ public struct Payload: Sendable {
         return b
     }
 
+    /// An integer property within `range`: nil when absent.
+    public func integer(_ key: String, range: ClosedRange<Int>) throws(HTTPError) -> Int? {
+        guard let value = fields[key] else { return nil }
+        guard case .int(let n) = value else { throw Self.wrongType(key, expected: "integer", got: value) }
+        if n < Int64(range.lowerBound) {
+            throw Self.error("Payload validation error: 'Value \(n) is less than minimum \(range.lowerBound)' on property \(key).")
+        }
+        if n > Int64(range.upperBound) {
+            throw Self.error("Payload validation error: 'Value \(n) is greater than maximum \(range.upperBound)' on property \(key).")
+        }
+        return Int(n)
+    }
+
+    /// An array property of at most `maxItems` items: nil when absent.
+    public func array(_ key: String, maxItems: Int) throws(HTTPError) -> [JSONValue]? {
+        guard let value = fields[key] else { return nil }
+        guard case .array(let items) = value else { throw Self.wrongType(key, expected: "array", got: value) }
+        if items.count > maxItems {
+            throw Self.error("Payload validation error: 'Array is too long (\(items.count)), maximum \(maxItems)' on property \(key).")
+        }
+        return items
+    }
+
+    /// An array of strings, each within `maxLength` and made of visible ASCII only (no spaces): scope values.
+    public func scopeValues(_ key: String, maxItems: Int = 1000, maxLength: Int = 280) throws(HTTPError) -> [String]? {
+        guard let items = try array(key, maxItems: maxItems) else { return nil }
+        var values: [String] = []
+        for (i, item) in items.enumerated() {
+            guard let s = item.stringValue else { throw Self.wrongType("\(key)[\(i)]", expected: "string", got: item) }
+            try Self.requireToken(s, "\(key)[\(i)]", maxLength: maxLength)
+            values.append(s)
+        }
+        return values
+    }
+
+    /// 400 unless `s` is 1…`maxLength` visible ASCII characters (`!`…`~`): identifiers and scope values,
+    /// which travel space-separated in `scope` strings and percent-encoded in paths.
+    public static func requireToken(_ s: String, _ key: String, maxLength: Int) throws(HTTPError) {
+        if s.isEmpty || s.utf8.count > maxLength || !s.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) {
+            throw error(
+                "Payload validation error: 'Expected 1 to \(maxLength) visible ASCII characters (no spaces)' on property \(key).")
+        }
+    }
+
     public func object(_ key: String) throws(HTTPError) -> [String: JSONValue]? {
         guard let value = fields[key] else { return nil }
         guard case .object(let o) = value else { throw Self.wrongType(key, expected: "object", got: value) }
