@@ -66,11 +66,12 @@ struct ConnectionLimitTests {
         let pid = gateway.process.processIdentifier
         #expect(try gateway.request("GET", "/.well-known/jwks.json").status == 200)
         var workers = ProcessProbe.children(of: pid)
-        for _ in 0..<50 where workers.count < 8 {
+        let functionCount = try RouteTable.load(path: Bin.routes).functions.count  // one warm worker each
+        for _ in 0..<50 where workers.count < functionCount {
             usleep(100_000)
             workers = ProcessProbe.children(of: pid)
         }
-        #expect(workers.count == 8)
+        #expect(workers.count == functionCount)
 
         var burst = (0..<300).compactMap { _ in RawConnection(port: gateway.port, timeout: .milliseconds(300)) }
         usleep(500_000)
@@ -90,11 +91,11 @@ struct ConnectionLimitTests {
         }
         #expect(status == 200)
         var after = ProcessProbe.children(of: pid)
-        for _ in 0..<50 where after.count < 8 {
+        for _ in 0..<50 where after.count < functionCount {
             usleep(100_000)
             after = ProcessProbe.children(of: pid)
         }
-        #expect(after.count == 8 && !after.contains(victim), "workers after: \(after), killed: \(victim)")
+        #expect(after.count == functionCount && !after.contains(victim), "workers after: \(after), killed: \(victim)")
         #expect(gateway.isRunning)
     }
 }
