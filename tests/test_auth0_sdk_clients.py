@@ -211,3 +211,12 @@ def test_a_deleted_application_can_no_longer_refresh(gateway, tenant, mgmt):
     with pytest.raises(Auth0Error) as refused:
         auth.refresh_token(tokens["refresh_token"])
     assert refused.value.status_code == 401
+
+
+def test_deleting_an_application_deletes_its_client_grants(gateway, tenant, mgmt):
+    grants = client(gateway, management_token(tenant, "read:client_grants create:client_grants"))
+    app = mgmt.clients.create(name=name(), app_type="non_interactive")
+    grants.client_grants.create(client_id=app.client_id, audience=tenant.issuer + "api/v2/", scope=["read:users"])
+    assert [g.client_id for g in grants.client_grants.list(client_id=app.client_id)] == [app.client_id]
+    mgmt.clients.delete(app.client_id)
+    assert list(grants.client_grants.list(client_id=app.client_id)) == []

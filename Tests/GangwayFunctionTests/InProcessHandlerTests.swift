@@ -38,9 +38,20 @@ final class InProcessTenant {
     var issuer: String { tenant.issuer }
 
     /// The event API Gateway would hand the function routed for `method path` (route key and decoded path parameters).
-    func event(_ method: String, _ path: String, token: String? = nil, json body: JSONValue? = nil, host: String? = nil) throws
+    func event(_ method: String, _ target: String, token: String? = nil, json body: JSONValue? = nil, host: String? = nil) throws
         -> GatewayEvent
     {
+        // `path?query`: the query as API Gateway hands it over (decoded; a repeated name's values joined by commas).
+        let parts = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+        let path = String(parts[0])
+        let rawQuery = parts.count > 1 ? String(parts[1]) : ""
+        var query: [String: String] = [:]
+        for pair in rawQuery.split(separator: "&") {
+            let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map {
+                String($0).removingPercentEncoding ?? ""
+            }
+            query[kv[0]] = query[kv[0]].map { $0 + "," + (kv.count > 1 ? kv[1] : "") } ?? (kv.count > 1 ? kv[1] : "")
+        }
         guard case .matched(let match) = routes.match(method: method, path: path) else {
             throw GatewayError("no route for \(method) \(path)")
         }
@@ -48,7 +59,8 @@ final class InProcessTenant {
         if let token { headers["authorization"] = "Bearer \(token)" }
         if body != nil { headers["content-type"] = "application/json" }
         return GatewayEvent(
-            routeKey: match.route.routeKey, rawPath: path, rawQueryString: "", headers: headers, queryStringParameters: nil,
+            routeKey: match.route.routeKey, rawPath: path, rawQueryString: rawQuery, headers: headers,
+            queryStringParameters: query.isEmpty ? nil : query,
             pathParameters: match.parameters.isEmpty ? nil : match.parameters,
             requestContext: .init(
                 domainName: host ?? self.host, requestId: UUID().uuidString,

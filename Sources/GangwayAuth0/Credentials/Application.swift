@@ -67,17 +67,3 @@ public struct Application: Codable, Sendable, Equatable {
     /// The method it authenticates with: as configured, else what its record implies (a secret → post).
     public var effectiveAuthMethod: AuthMethod { authMethod ?? (secretHash == nil ? .none : .clientSecretPost) }
 }
-
-/// An API (Auth0 "resource server") tokens can be issued for, with the scopes it defines.
-public struct ResourceServer: Codable, Sendable, Equatable {
-    public var identifier: String
-    public var name: String
-    public var scopes: [String]
-}
-
-/// What a machine-to-machine application may ask for at one audience.
-public struct ClientGrant: Codable, Sendable, Equatable {
-    public var clientId: String
-    public var audience: String
-    public var scope: [String]
-}

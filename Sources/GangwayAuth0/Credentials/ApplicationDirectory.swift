@@ -72,14 +72,22 @@ public struct ApplicationDirectory: Sendable {
         return (application, secret)
     }
 
-    /// Deletes the application: its refresh tokens stop working at once (a client that does not exist cannot
-    /// authenticate at `/oauth/token`).
+    /// Deletes the application and, in the same batch, its client grants: its refresh tokens stop working at once
+    /// (a client that does not exist cannot authenticate at `/oauth/token`), and a later application given the same
+    /// `client_id` (an import) starts with no grants.
     @discardableResult
     public func delete(_ clientId: String) async throws -> Application {
-        guard let (application, version) = try await store.getJSON(Application.self, key(clientId)),
-            try await store.commit([.delete(key(clientId), expectedVersion: version)]).committed
-        else { throw Failure.noSuchApplication(clientId) }
-        return application
+        for _ in 0..<StoreContention.attempts {
+            guard let (application, version) = try await store.getJSON(Application.self, key(clientId)) else {
+                throw Failure.noSuchApplication(clientId)
+            }
+            let grants = try await store.list(prefix: StoreKeys.clientGrants(tenant.id, clientId: clientId))
+            let operations =
+                [StoreOperation.delete(key(clientId), expectedVersion: version)]
+                + grants.map { .delete($0.key, expectedVersion: $0.record.version) }
+            if try await store.commit(operations).committed { return application }
+        }
+        throw StoreError(.contention, "\(key(clientId)) or its grants kept changing under \(StoreContention.attempts) attempts")
     }
 
     /// The stored secret in plain text, for a `read:client_keys` answer; nil when it was never sealed.

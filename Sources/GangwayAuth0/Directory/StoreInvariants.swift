@@ -129,11 +129,6 @@ public struct StoreInvariants: Sendable {
     }
 
     private func all<T: Decodable>(_ type: T.Type, prefix: String) async throws -> [StoredValue<T>] {
-        var values: [StoredValue<T>] = []
-        while true {
-            let page = try await store.listJSON(type, prefix: prefix, after: values.last?.key, limit: 1000)
-            values += page
-            if page.count < 1000 { return values }
-        }
+        try await store.listAllJSON(type, prefix: prefix)
     }
 }

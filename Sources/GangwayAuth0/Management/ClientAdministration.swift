@@ -61,7 +61,7 @@ public struct ClientSettings: Sendable {
             if let alg = try nested.string("alg") ?? nil, alg != "RS256" {
                 throw Payload.error("Payload validation error: 'Only RS256 is supported' on property jwt_configuration.alg.")
             }
-            idTokenLifetime = try nested.integer("lifetime_in_seconds", in: 1...2_592_000)
+            idTokenLifetime = try nested.integer("lifetime_in_seconds", range: 1...2_592_000)
         }
         if let refresh = try payload.object("refresh_token") {
             try Self.validateRefreshToken(refresh)
@@ -101,9 +101,9 @@ public struct ClientSettings: Sendable {
         ])
         _ = try nested.oneOf("rotation_type", ["rotating", "non-rotating"])
         _ = try nested.oneOf("expiration_type", ["expiring", "non-expiring"])
-        _ = try nested.integer("leeway", in: 0...60)
-        _ = try nested.integer("token_lifetime", in: 1...31_557_600)
-        _ = try nested.integer("idle_token_lifetime", in: 1...31_557_600)
+        _ = try nested.integer("leeway", range: 0...60)
+        _ = try nested.integer("token_lifetime", range: 1...31_557_600)
+        _ = try nested.integer("idle_token_lifetime", range: 1...31_557_600)
         _ = try nested.bool("infinite_token_lifetime")
         _ = try nested.bool("infinite_idle_token_lifetime")
     }

@@ -173,15 +173,6 @@ extension ManagementCall {
     /// A list answer: checkpoint paging (`{connections, next?}`) when `from`/`take` were sent, else offset paging.
     public func connectionList(_ matching: [Connection], _ paging: Paging) async throws -> GatewayResponse {
         let clients = try await clientIds()
-        if paging.isCheckpoint {
-            let rest = matching.drop { connection in paging.from.map { connection.id <= $0 } ?? false }
-            let page = rest.prefix(paging.take ?? 50)
-            var body: [String: JSONValue] = ["connections": .array(page.map { $0.managementJSON(enabledClients: clients) })]
-            if rest.count > page.count, let last = page.last { body["next"] = .string(last.id) }
-            return try .json(200, body, headers: Management.noStore)
-        }
-        let page = matching.dropFirst(paging.page * paging.perPage).prefix(paging.perPage)
-        return try paging.response(
-            key: "connections", items: page.map { $0.managementJSON(enabledClients: clients) }, total: matching.count)
+        return try paging.response(key: "connections", all: matching, id: \.id) { $0.managementJSON(enabledClients: clients) }
     }
 }

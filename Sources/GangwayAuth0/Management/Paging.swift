@@ -56,6 +56,21 @@ public struct Paging: Sendable {
         }
     }
 
+    /// The answer for a list that takes either kind of paging: checkpoint paging (`from`, `take`) over `items`
+    /// in ascending `id` order → `{<key>: [...], next?}` (`next`: the last id, when more follow); otherwise
+    /// offset paging as `response(key:items:total:)`.
+    public func response<T>(key: String, all items: [T], id: (T) -> String, json: (T) -> JSONValue) throws -> GatewayResponse {
+        if isCheckpoint {
+            let rest = items.drop { item in from.map { id(item) <= $0 } ?? false }
+            let page = rest.prefix(take ?? 50)
+            var body: [String: JSONValue] = [key: .array(page.map(json))]
+            if rest.count > page.count, let last = page.last { body["next"] = .string(id(last)) }
+            return try .json(200, body, headers: Management.noStore)
+        }
+        let page = items.dropFirst(page * perPage).prefix(perPage)
+        return try response(key: key, items: page.map(json), total: items.count)
+    }
+
     /// The answer for an offset-paged list: an array, or `{<key>: [...], start, limit, length, total}` with `include_totals`.
     public func response(key: String, items: [JSONValue], total: Int) throws -> GatewayResponse {
         guard includeTotals else { return try .json(200, JSONValue.array(items), headers: Management.noStore) }

@@ -84,6 +84,50 @@ public struct Payload: Sendable {
         return b
     }
 
+    /// An integer property within `range`: nil when absent. `10.0` is an integer, as JSON Schema counts them.
+    public func integer(_ key: String, range: ClosedRange<Int>) throws(HTTPError) -> Int? {
+        guard let value = fields[key] else { return nil }
+        guard let n = value.intValue else { throw Self.wrongType(key, expected: "integer", got: value) }
+        if n < Int64(range.lowerBound) {
+            throw Self.error("Payload validation error: 'Value \(n) is less than minimum \(range.lowerBound)' on property \(key).")
+        }
+        if n > Int64(range.upperBound) {
+            throw Self.error("Payload validation error: 'Value \(n) is greater than maximum \(range.upperBound)' on property \(key).")
+        }
+        return Int(n)
+    }
+
+    /// An array property of at most `maxItems` items: nil when absent.
+    public func array(_ key: String, maxItems: Int) throws(HTTPError) -> [JSONValue]? {
+        guard let value = fields[key] else { return nil }
+        guard case .array(let items) = value else { throw Self.wrongType(key, expected: "array", got: value) }
+        if items.count > maxItems {
+            throw Self.error("Payload validation error: 'Array is too long (\(items.count)), maximum \(maxItems)' on property \(key).")
+        }
+        return items
+    }
+
+    /// An array of strings, each within `maxLength` and made of visible ASCII only (no spaces): scope values.
+    public func scopeValues(_ key: String, maxItems: Int = 1000, maxLength: Int = 280) throws(HTTPError) -> [String]? {
+        guard let items = try array(key, maxItems: maxItems) else { return nil }
+        var values: [String] = []
+        for (i, item) in items.enumerated() {
+            guard let s = item.stringValue else { throw Self.wrongType("\(key)[\(i)]", expected: "string", got: item) }
+            try Self.requireToken(s, "\(key)[\(i)]", maxLength: maxLength)
+            values.append(s)
+        }
+        return values
+    }
+
+    /// 400 unless `s` is 1…`maxLength` visible ASCII characters (`!`…`~`): identifiers and scope values,
+    /// which travel space-separated in `scope` strings and percent-encoded in paths.
+    public static func requireToken(_ s: String, _ key: String, maxLength: Int) throws(HTTPError) {
+        if s.isEmpty || s.utf8.count > maxLength || !s.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) {
+            throw error(
+                "Payload validation error: 'Expected 1 to \(maxLength) visible ASCII characters (no spaces)' on property \(key).")
+        }
+    }
+
     public func object(_ key: String) throws(HTTPError) -> [String: JSONValue]? {
         guard let value = fields[key] else { return nil }
         guard case .object(let o) = value else { throw Self.wrongType(key, expected: "object", got: value) }
@@ -92,31 +136,14 @@ public struct Payload: Sendable {
 
     /// An array of strings (each 1…`maxLength` characters, no NUL), at most `maxCount` of them; nil when absent.
     public func strings(_ key: String, maxCount: Int = 100, maxLength: Int = 2048) throws(HTTPError) -> [String]? {
-        guard let value = fields[key] else { return nil }
-        guard case .array(let items) = value else { throw Self.wrongType(key, expected: "array", got: value) }
-        guard items.count <= maxCount else {
-            throw Self.error("Payload validation error: 'Array is too long (\(items.count)), maximum \(maxCount)' on property \(key).")
-        }
+        guard let items = try array(key, maxItems: maxCount) else { return nil }
         var strings: [String] = []
         for (index, item) in items.enumerated() {
-            guard
-                case .some(.some(let string)) = try Payload(fields: ["\(key)[\(index)]": item])
-                    .string("\(key)[\(index)]", maxLength: maxLength)
-            else { continue }
+            let name = "\(key)[\(index)]"
+            guard case .some(.some(let string)) = try Payload(fields: [name: item]).string(name, maxLength: maxLength) else { continue }
             strings.append(string)
         }
         return strings
-    }
-
-    /// An integer in `range`; nil when absent.
-    public func integer(_ key: String, in range: ClosedRange<Int>) throws(HTTPError) -> Int? {
-        guard let value = fields[key] else { return nil }
-        guard let n = value.intValue else { throw Self.wrongType(key, expected: "integer", got: value) }
-        guard range.contains(Int(n)) else {
-            throw Self.error(
-                "Payload validation error: 'Value \(n) is out of range \(range.lowerBound)…\(range.upperBound)' on property \(key).")
-        }
-        return Int(n)
     }
 
     /// A string that must be one of `allowed`; nil when absent.

@@ -62,7 +62,13 @@ public struct Provisioning: Sendable {
         "read:connections", "update:connections",
         "read:migration_sources", "create:migration_sources", "update:migration_sources", "delete:migration_sources",
         "read:logs",
+        "read:resource_servers", "create:resource_servers", "update:resource_servers", "delete:resource_servers",
+        "read:client_grants", "create:client_grants", "update:client_grants", "delete:client_grants",
     ]
+
+    /// Every scope the Management API defines: what its resource server lists, whatever its stored record says
+    /// (the system API's scopes are Gangway's, as Auth0's are Auth0's).
+    public static var managementAPIScopes: [String] { managementScopes + currentUserScopes }
 
     /// Scopes a user's own token may carry at the Management API (Auth0's `*:current_user*` scopes);
     /// user grants never get any other Management API scope.
@@ -103,7 +109,9 @@ public struct Provisioning: Sendable {
             options: ["import_mode": false], createdAt: .now
         )
         let management = ResourceServer(
-            identifier: tenant.managementAudience, name: "Auth0 Management API", scopes: Self.managementScopes + Self.currentUserScopes)
+            id: ResourceServer.newId(), identifier: tenant.managementAudience, name: ResourceServers.systemName,
+            scopes: Self.managementAPIScopes.map { ResourceServer.Scope(value: $0) }
+        )
 
         // Records first, domain claims last: until a domain points at the tenant nobody can reach it,
         // so a crash half-way leaves no half-built tenant visible.
@@ -117,7 +125,7 @@ public struct Provisioning: Sendable {
         try await store.putJSON(StoreKeys.resourceServer(tenantId, management.identifier), management)
         try await store.putJSON(
             StoreKeys.clientGrant(tenantId, m2m.clientId, management.identifier),
-            ClientGrant(clientId: m2m.clientId, audience: management.identifier, scope: Self.managementScopes)
+            ClientGrant(id: ClientGrant.newId(), clientId: m2m.clientId, audience: management.identifier, scope: Self.managementScopes)
         )
         try await store.putJSON(StoreKeys.tenant(tenantId), tenant)
         guard try await store.insertJSONIfAbsent(StoreKeys.domain(host), tenantId) else {

@@ -14,9 +14,16 @@ public enum StoreKeys {
     // MARK: Credentials
     public static func application(_ tenant: String, _ clientId: String) -> String { applications(tenant) + clientId }
     public static func applications(_ tenant: String) -> String { "t/\(tenant)/applications/" }
-    public static func resourceServer(_ tenant: String, _ identifier: String) -> String { "t/\(tenant)/apis/\(identifier)" }
+    /// An API by its identifier (audience): identifiers are immutable, so the key never moves.
+    public static func resourceServer(_ tenant: String, _ identifier: String) -> String { resourceServers(tenant) + identifier }
+    public static func resourceServers(_ tenant: String) -> String { "t/\(tenant)/apis/" }
+    /// One client grant per (client, audience): the token endpoint's lookup, and what makes a duplicate pair a conflict.
     public static func clientGrant(_ tenant: String, _ clientId: String, _ audience: String) -> String {
-        "t/\(tenant)/client-grants/\(clientId)/\(audience)"
+        clientGrants(tenant, clientId: clientId) + audience
+    }
+    /// Every client grant of a tenant, or (with `clientId`) of one application.
+    public static func clientGrants(_ tenant: String, clientId: String? = nil) -> String {
+        "t/\(tenant)/client-grants/" + (clientId.map { $0 + "/" } ?? "")
     }
 
     // MARK: Directory

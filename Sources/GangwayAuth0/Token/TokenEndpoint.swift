@@ -57,7 +57,7 @@ public final class TokenEndpoint {
     /// The API an `audience` names; nil when none was sent. 403 `access_denied` "Service not found: <aud>".
     public func api(_ audience: String?) async throws -> ResourceServer? {
         guard let audience else { return nil }
-        guard let (api, _) = try await store.getJSON(ResourceServer.self, StoreKeys.resourceServer(tenant.id, audience)) else {
+        guard let (api, _) = try await ResourceServers(store: store, tenant: tenant).get(identifier: audience) else {
             throw HTTPError(403, "access_denied", "Service not found: \(audience)")
         }
         return api
@@ -211,6 +211,11 @@ public final class TokenEndpoint {
         details: [String: JSONValue]? = nil
     ) async throws -> [String: JSONValue] {
         let ring = try await KeyRing.load(store, tenant: tenant, secrets: try? SecretBox(configuration: configuration))
+        var grant = grant
+        // The API's token_lifetime, for every grant (a refresh reads the API as it is now).
+        if grant.accessTokenLifetime == nil, let audience = grant.audience {
+            grant.accessTokenLifetime = try await ResourceServers(store: store, tenant: tenant).get(identifier: audience)?.0.tokenLifetime
+        }
         var refresh = refreshToken
         if refresh == nil, let user = grant.user, grant.scopes.contains("offline_access") {
             refresh = try await RefreshTokens(store: store, tenant: tenant).issue(

@@ -15,6 +15,8 @@ public struct TokenGrant: Sendable {
     public var gty: JSONValue
     public var nonce: String?
     public var authTime: Int64?
+    /// The API's `token_lifetime` (seconds); nil: the tenant's `accessTokenLifetime`. `TokenEndpoint.issue` sets it.
+    public var accessTokenLifetime: Int?
 
     public init(
         client: Application, subject: String, user: User?, audience: String?, scopes: [String], gty: JSONValue,
@@ -48,11 +50,16 @@ public struct TokenIssuer: Sendable {
         return .string(audience)
     }
 
+    /// Seconds an access token of `grant` lives: its API's `token_lifetime`, else the tenant's setting.
+    public func accessTokenLifetime(_ grant: TokenGrant) -> Int64 {
+        Int64(grant.accessTokenLifetime ?? tenant.settings.accessTokenLifetime)
+    }
+
     public func accessToken(_ grant: TokenGrant, now: Int64) throws -> String {
         let claims: [String: JSONValue] = [
             "iss": .string(tenant.issuer), "sub": .string(grant.subject), "aud": accessTokenAudience(grant),
             "azp": .string(grant.client.clientId), "scope": .string(Scopes.string(grant.scopes)),
-            "iat": .int(now), "exp": .int(now + Int64(tenant.settings.accessTokenLifetime)),
+            "iat": .int(now), "exp": .int(now + accessTokenLifetime(grant)),
             "jti": .string(Random.token(bytes: 16)), "gty": grant.gty,
         ]
         return try ring.sign(claims, type: AccessToken.type)
@@ -76,7 +83,7 @@ public struct TokenIssuer: Sendable {
         let now = Int64(Date.now.timeIntervalSince1970)
         var body: [String: JSONValue] = [
             "access_token": .string(try accessToken(grant, now: now)), "token_type": "Bearer",
-            "expires_in": .int(Int64(tenant.settings.accessTokenLifetime)), "scope": .string(Scopes.string(grant.scopes)),
+            "expires_in": .int(accessTokenLifetime(grant)), "scope": .string(Scopes.string(grant.scopes)),
         ]
         if let user = grant.user, grant.scopes.contains("openid") {
             body["id_token"] = .string(try idToken(grant, user: user, now: now))
@@ -91,20 +98,22 @@ public enum ScopePolicy {
     /// A user grant: OIDC scopes plus the scopes the API defines. At the Management API a user's token may only
     /// carry the `*:current_user*` scopes; every other Management API scope is dropped. Nothing requested means
     /// `openid profile email` plus everything the API allows (Auth0: "implied trust" in this grant).
-    /// `offline_access` only for applications allowed the refresh_token grant.
+    /// `offline_access` only for applications allowed the refresh_token grant, and at an API only when the API
+    /// has `allow_offline_access` (without it: no refresh token, as Auth0).
     public static func user(requested: [String]?, api: ResourceServer?, tenant: Tenant, client: Application) -> [String] {
-        var apiScopes = api?.scopes ?? []
+        var apiScopes = api?.scopeValues ?? []
         if api?.identifier == tenant.managementAudience { apiScopes = apiScopes.filter { $0.contains("current_user") } }
+        let offline = client.grantTypes.contains(.refreshToken) && (api?.allowOfflineAccess ?? true)
         let wanted = requested ?? (["openid", "profile", "email"] + apiScopes)
         return wanted.filter {
-            ($0 == "offline_access" ? client.grantTypes.contains(.refreshToken) : Scopes.oidc.contains($0)) || apiScopes.contains($0)
+            ($0 == "offline_access" ? offline : Scopes.oidc.contains($0)) || apiScopes.contains($0)
         }
     }
 
     /// Client credentials: what the client grant allows (and the API still defines); when scopes are requested,
     /// only those of them.
     public static func client(requested: [String]?, clientGrant: ClientGrant, api: ResourceServer) -> [String] {
-        let allowed = clientGrant.scope.filter { api.scopes.contains($0) }
+        let allowed = clientGrant.scope.filter { api.scopeValues.contains($0) }
         guard let requested else { return allowed }
         return requested.filter { allowed.contains($0) }
     }

@@ -39,6 +39,16 @@ extension KeyValueStore {
         try await listJSON(type, prefix: prefix, after: after, limit: limit).map(\.value)
     }
 
+    /// Every record under `prefix`, decoded, however many there are (pages of 1000 through `listJSON`).
+    public func listAllJSON<T: Decodable>(_ type: T.Type, prefix: String) async throws -> [StoredValue<T>] {
+        var values: [StoredValue<T>] = []
+        while true {
+            let page = try await listJSON(type, prefix: prefix, after: values.last?.key, limit: 1000)
+            values += page
+            if page.count < 1000 { return values }
+        }
+    }
+
     /// Read-modify-write of one JSON record under optimistic concurrency: reads the value (nil when absent),
     /// lets `change` edit it, and writes it back with compare-and-swap (insert-if-absent when it was absent;
     /// a delete when `change` sets it to nil). When another writer got there first it re-reads and runs `change`
