@@ -136,7 +136,15 @@ SEMANTIC_400 = {
     "createMigrationSource": "the connection must exist; the domain must be a host, an https URL or a loopback http URL",
     "updateMigrationSource": "as createMigrationSource; changing domain or client_id needs the secret again",
     "listLogs": "page * per_page must stay under 1,000 (Auth0's paging window)",
+    "createResourceServer": "scope values must be unique (two objects with one `value`: no JSON Schema keyword says it)",
+    "updateResourceServer": "the identifier is immutable (only the stored one may be repeated); the system API's "
+                            "identifier, name and scopes cannot change",
+    "deleteResourceServer": "the system API (the Management API itself) cannot be deleted",
+    "createClientGrant": "every scope must be one the API defines",
+    "updateClientGrant": "every scope must be one the API defines",
 }
+# A body over GANGWAY_MAX_BODY_BYTES is refused by size (413) before its schema is read: a rejection too.
+NEGATIVE_STATUSES = ["400", "401", "403", "404", "405", "406", "409", "413", "415", "422", "428", "429", "5XX"]
 POSITIVE_STATUSES = ["2XX", "3XX", "400", "401", "403", "404", "409", "429", "5XX"]
 
 
@@ -171,6 +179,7 @@ def config_file(gw, path: Path) -> Path:
         f"username = {json.dumps(app['client_id'])}",
         f"password = {json.dumps(app['client_secret'])}",
     ]
+    lines += ["[checks.negative_data_rejection]", f"expected-statuses = {json.dumps(NEGATIVE_STATUSES)}"]
     for operation_id in SEMANTIC_400:
         lines += [
             "[[operations]]",
