@@ -220,3 +220,18 @@ def test_deleting_an_application_deletes_its_client_grants(gateway, tenant, mgmt
     assert [g.client_id for g in grants.client_grants.list(client_id=app.client_id)] == [app.client_id]
     mgmt.clients.delete(app.client_id)
     assert list(grants.client_grants.list(client_id=app.client_id)) == []
+
+
+def test_a_non_rotating_application_keeps_its_refresh_token(gateway, tenant, mgmt):
+    email, password = password_user(tenant)
+    app = mgmt.clients.create(name=name(), grant_types=["password", "refresh_token"],
+                              refresh_token={"rotation_type": "non-rotating", "expiration_type": "expiring"})
+    assert app.refresh_token.rotation_type == "non-rotating"
+    auth = GetToken(f"127.0.0.1:{gateway.port}", app.client_id, client_secret=app.client_secret, protocol="http")
+    token = auth.login(email, password, realm=CONNECTION, scope="openid offline_access")["refresh_token"]
+    for _ in range(3):  # Auth0 answers a non-rotating refresh without a refresh_token: the client keeps its own
+        refreshed = auth.refresh_token(token)
+        assert refreshed["access_token"] and "refresh_token" not in refreshed
+    mgmt.clients.update(app.client_id, refresh_token={"rotation_type": "rotating"})
+    rotated = auth.refresh_token(token)["refresh_token"]  # the setting applies to tokens already out
+    assert rotated != token and auth.refresh_token(rotated)["refresh_token"]

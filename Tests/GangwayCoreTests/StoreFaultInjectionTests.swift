@@ -147,11 +147,13 @@ struct StoreFaultInjectionTests {
         for n in 0..<10 {
             let fixture = try await Fixture(backend)
             let tokens = RefreshTokens(store: fixture.store, tenant: Self.tenant)
+            let policy = RefreshPolicy(tenant: Self.tenant)
             let token = try await tokens.issue(
                 clientId: "app", userId: fixture.primary.userId, connection: "db", scope: ["openid", "offline_access"], audience: nil,
-                gty: "password", authTime: 0)
+                gty: "password", authTime: 0, policy: policy)
             let crashing = CrashingStore(fixture.store, writesBeforeCrash: n)
-            let completed = (try? await RefreshTokens(store: crashing, tenant: Self.tenant).redeem(token, clientId: "app")) != nil
+            let completed =
+                (try? await RefreshTokens(store: crashing, tenant: Self.tenant).redeem(token, clientId: "app", policy: policy)) != nil
             try await Self.expectConsistent(fixture.store, "refresh rotation crashed after \(n) writes on \(backend)")
             if !crashing.didCrash {
                 #expect(completed)
@@ -159,8 +161,8 @@ struct StoreFaultInjectionTests {
                 return
             }
             // The crash rotated nothing: the token is still the family's active one and redeems normally.
-            let (_, replacement) = try await tokens.redeem(token, clientId: "app")
-            _ = try await tokens.redeem(replacement, clientId: "app")
+            let replacement = try #require(try await tokens.redeem(token, clientId: "app", policy: policy).replacement)
+            _ = try await tokens.redeem(replacement, clientId: "app", policy: policy)
             try await Self.expectConsistent(fixture.store, "refresh rotation retried on \(backend)")
         }
         Issue.record("refresh rotation never completed")

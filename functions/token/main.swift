@@ -50,7 +50,9 @@ struct TokenFunction: FunctionHandler {
                 guard RefreshTokens.isGangwayFormat(presented) else { return try await token.remint(presented, client: client) }
                 let requested = try p.scopes
                 var user: User?
-                // Bound to this client; rotated on use; reuse after the leeway revokes the family (ferrt).
+                // Bound to this client; rotated on use unless the application's refresh_token says non-rotating
+                // (then no refresh_token in the answer: the client keeps its own); reuse after the leeway revokes
+                // the family (ferrt).
                 let (old, replacement) = try await token.rotateRefreshToken(presented) { old in
                     user = try await token.activeUser(old.userId)
                     if let requested, !Set(requested).isSubset(of: old.scope) {
@@ -62,7 +64,7 @@ struct TokenFunction: FunctionHandler {
                         client: client.application, subject: user?.userId ?? old.userId, user: user, audience: old.audience,
                         scopes: requested ?? old.scope, gty: ["refresh_token", .string(old.gty)], authTime: old.authTime
                     ),
-                    connection: old.connection, refreshToken: replacement, successType: .successRefreshTokenExchange,
+                    connection: old.connection, refreshToken: replacement, startsFamily: false, successType: .successRefreshTokenExchange,
                     description: "Successful refresh token exchange"
                 )
 

@@ -42,7 +42,8 @@ extension TokenEndpoint {
         let now = Int64(Date.now.timeIntervalSince1970)
         let refresh = try await RefreshTokens(store: store, tenant: tenant).issue(
             clientId: client.clientId, userId: user.userId, connection: source.connection, scope: scopes,
-            audience: api?.identifier, gty: "refresh_token", authTime: now
+            audience: api?.identifier, gty: "refresh_token", authTime: now,
+            policy: RefreshPolicy(application: client.application, tenant: tenant)
         )
         var details: [String: JSONValue] = [
             "migrated_from": .string(source.id), "provider": .string(source.provider), "user_created": .bool(outcome.created),

@@ -1,12 +1,15 @@
 import FoundationEssentials
 import GangwayPlatform
 
-/// Rotating refresh tokens. A token is opaque (`v1.` + 32 random bytes, base64url) and stored only as its
-/// SHA-256, under `t/<tenant>/refresh-tokens/<hash>`, bound to client, user, scope and audience. Each use
-/// rotates it: the old record is marked rotated (compare-and-swap, so two racing uses cannot both rotate it)
-/// and a new token joins the same family, both in one store batch. The most recently rotated token may be presented again within the
-/// tenant's reuse leeway (two tabs refreshing at once); any other reuse revokes the whole family.
-/// Lifetimes: absolute (from the family's first login, never extended) and idle (from the token's issue).
+/// Refresh tokens. A token is opaque (`v1.` + 32 random bytes, base64url) and stored only as its SHA-256, under
+/// `t/<tenant>/refresh-tokens/<hash>`, bound to client, user, scope and audience. How it behaves is the
+/// application's `RefreshPolicy`, read at each use (a change of settings applies to tokens already out):
+/// - rotating: each use rotates it: the old record is marked rotated (compare-and-swap, so two racing uses cannot
+///   both rotate it) and a new token joins the same family, both in one store batch. The most recently rotated token
+///   may be presented again within the leeway (two tabs refreshing at once); any other reuse revokes the whole family.
+/// - non-rotating: the same token serves every refresh; each use only records when it was last used.
+/// Lifetimes: absolute (from the family's first login, never extended) and idle (from the token's last issue or
+/// use); either may be infinite.
 public struct RefreshTokens: Sendable {
     public let store: any KeyValueStore
     public let tenant: Tenant
@@ -49,27 +52,33 @@ public struct RefreshTokens: Sendable {
     static func hash(_ token: String) -> String { Digest.sha256Hex(token) }
     static func now() -> Int64 { Int64(Date.now.timeIntervalSince1970) }
 
-    func absoluteExpiry(_ record: Record) -> Int64 {
-        record.familyCreatedAt + Int64(tenant.settings.refreshTokenAbsoluteLifetime)
+    /// When the family expires (unix seconds); nil: never.
+    static func absoluteExpiry(_ record: Record, _ policy: RefreshPolicy) -> Int64? {
+        policy.absoluteLifetime.map { record.familyCreatedAt + Int64($0) }
+    }
+
+    /// How long the store keeps a record: until its family expires (nil: for good).
+    static func ttl(_ record: Record, _ policy: RefreshPolicy, now: Int64) -> Duration? {
+        absoluteExpiry(record, policy).map { .seconds(max(1, $0 - now)) }
     }
 
     /// Starts a new family (a login) and returns its first token.
     public func issue(
-        clientId: String, userId: String, connection: String?, scope: [String], audience: String?, gty: String, authTime: Int64
+        clientId: String, userId: String, connection: String?, scope: [String], audience: String?, gty: String, authTime: Int64,
+        policy: RefreshPolicy
     ) async throws -> String {
         let now = Self.now()
         let record = Record(
             familyId: Random.token(bytes: 16), clientId: clientId, userId: userId, connection: connection, scope: scope,
             audience: audience, gty: gty, authTime: authTime, familyCreatedAt: now, issuedAt: now, state: .active
         )
-        return try await save(record)
+        return try await save(record, policy)
     }
 
     /// Writes a record under a fresh token; returns the token.
-    private func save(_ record: Record) async throws -> String {
+    private func save(_ record: Record, _ policy: RefreshPolicy) async throws -> String {
         let token = "v1." + Random.token(bytes: 32)
-        let ttl = absoluteExpiry(record) - Self.now()
-        guard try await store.insertJSONIfAbsent(key(Self.hash(token)), record, ttl: .seconds(max(1, ttl))) else {
+        guard try await store.insertJSONIfAbsent(key(Self.hash(token)), record, ttl: Self.ttl(record, policy, now: Self.now())) else {
             throw HTTPError(500, "server_error", "Refresh token collision.")
         }
         return token
@@ -82,11 +91,12 @@ public struct RefreshTokens: Sendable {
         case reused(Record)
     }
 
-    /// Redeems a token for `clientId`: returns the record it stood for and its replacement.
+    /// Redeems a token for `clientId` under its `policy`: returns the record it stood for and its replacement (nil
+    /// when the policy does not rotate: the client keeps the token it has).
     /// `validate` sees the record before anything changes (user still active, scope allowed…); what it throws passes through.
     public func redeem(
-        _ token: String, clientId: String, validate: (Record) async throws -> Void = { _ in }
-    ) async throws -> (record: Record, replacement: String) {
+        _ token: String, clientId: String, policy: RefreshPolicy, validate: (Record) async throws -> Void = { _ in }
+    ) async throws -> (record: Record, replacement: String?) {
         let hash = Self.hash(token)
         for _ in 0..<StoreContention.attempts {
             let now = Self.now()
@@ -95,11 +105,11 @@ public struct RefreshTokens: Sendable {
             }
             guard record.clientId == clientId else { throw Failure.invalid("refresh token belongs to another client") }
             if try await store.get(familyKey(record.familyId)) != nil { throw Failure.invalid("refresh token family revoked") }
-            guard now < absoluteExpiry(record) else { throw Failure.invalid("refresh token expired (absolute lifetime)") }
-            if record.state == .active {
-                guard now - record.issuedAt < Int64(tenant.settings.refreshTokenIdleLifetime) else {
-                    throw Failure.invalid("refresh token expired (idle lifetime)")
-                }
+            if let expiry = Self.absoluteExpiry(record, policy), now >= expiry {
+                throw Failure.invalid("refresh token expired (absolute lifetime)")
+            }
+            if record.state == .active, let idle = policy.idleLifetime, now - record.issuedAt >= Int64(idle) {
+                throw Failure.invalid("refresh token expired (idle lifetime)")
             }
 
             var next = record
@@ -109,6 +119,16 @@ public struct RefreshTokens: Sendable {
             next.successor = nil
 
             switch record.state {
+            case .active where !policy.rotating:
+                try await validate(record)
+                // The same token again: only its last use is recorded (the idle lifetime counts from it).
+                guard
+                    try await store.commit([
+                        .compareAndSwapJSON(key(hash), expectedVersion: version, next, ttl: Self.ttl(record, policy, now: now))
+                    ]).committed
+                else { continue }
+                return (record, nil)
+
             case .active:
                 try await validate(record)
                 // The replacement and the rotation of the old token are one batch: a crash cannot leave a
@@ -118,7 +138,7 @@ public struct RefreshTokens: Sendable {
                 rotated.state = .rotated
                 rotated.rotatedAt = now
                 rotated.successor = Self.hash(replacement)
-                let ttl = Duration.seconds(max(1, absoluteExpiry(record) - now))
+                let ttl = Self.ttl(record, policy, now: now)
                 let outcome = try await store.commit([
                     .insertJSON(key(Self.hash(replacement)), next, ttl: ttl),
                     .compareAndSwapJSON(key(hash), expectedVersion: version, rotated, ttl: ttl),
@@ -134,25 +154,25 @@ public struct RefreshTokens: Sendable {
 
             case .rotated:
                 // Only the most recently rotated token (its successor still unused) is forgiven, within the leeway.
-                if let rotatedAt = record.rotatedAt, now - rotatedAt <= Int64(tenant.settings.refreshTokenReuseLeeway),
+                if let rotatedAt = record.rotatedAt, now - rotatedAt <= Int64(policy.leeway),
                     let successor = record.successor,
                     let (child, _) = try await store.getJSON(Record.self, key(successor)), child.state == .active
                 {
                     try await validate(record)
-                    return (record, try await save(next))
+                    return (record, try await save(next, policy))
                 }
-                try await revokeFamily(record.familyId, reason: "rotated refresh token reused")
+                try await revokeFamily(record, policy, reason: "rotated refresh token reused")
                 throw Failure.reused(record)
             }
         }
         throw StoreError(.contention, "refresh token \(hash.prefix(8))… kept changing")
     }
 
-    /// Revokes every token of a family at once (they all check the family before use).
-    public func revokeFamily(_ familyId: String, reason: String) async throws {
-        let ttl = max(1, tenant.settings.refreshTokenAbsoluteLifetime)
+    /// Revokes every token of a family at once (they all check the family before use), for as long as they live.
+    func revokeFamily(_ record: Record, _ policy: RefreshPolicy, reason: String) async throws {
         _ = try await store.insertJSONIfAbsent(
-            familyKey(familyId), FamilyRevocation(revokedAt: Self.now(), reason: reason), ttl: .seconds(ttl)
+            familyKey(record.familyId), FamilyRevocation(revokedAt: Self.now(), reason: reason),
+            ttl: Self.ttl(record, policy, now: Self.now())
         )
     }
 }

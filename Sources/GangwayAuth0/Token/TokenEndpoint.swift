@@ -159,10 +159,12 @@ public final class TokenEndpoint {
     /// Redeems (rotates) a refresh token once `validate` accepts what it stands for; `ferrt` on reuse.
     public func rotateRefreshToken(
         _ token: String, _ validate: (RefreshTokens.Record) async throws -> Void
-    ) async throws -> (record: RefreshTokens.Record, replacement: String) {
+    ) async throws -> (record: RefreshTokens.Record, replacement: String?) {
         guard let client else { throw ClientAuthentication.unauthorized }
         do {
-            return try await RefreshTokens(store: store, tenant: tenant).redeem(token, clientId: client.clientId, validate: validate)
+            return try await RefreshTokens(store: store, tenant: tenant).redeem(
+                token, clientId: client.clientId, policy: RefreshPolicy(application: client.application, tenant: tenant), validate: validate
+            )
         } catch RefreshTokens.Failure.invalid(let why) {
             await record(.failedRefreshTokenExchange, "Unknown or invalid refresh token: \(why).")
             throw RefreshTokens.invalid
@@ -206,9 +208,11 @@ public final class TokenEndpoint {
 
     /// Signs the grant's tokens, starts a refresh-token family when a user was granted `offline_access`,
     /// and logs `successType`.
+    /// `refreshToken`: the rotated token of a refresh grant (nil for a non-rotating one: the client keeps its token);
+    /// `startsFamily`: whether a grant of `offline_access` without one begins a new refresh-token family (a login).
     public func issue(
-        _ grant: TokenGrant, connection: String? = nil, refreshToken: String? = nil, successType: LogEventType, description: String,
-        details: [String: JSONValue]? = nil
+        _ grant: TokenGrant, connection: String? = nil, refreshToken: String? = nil, startsFamily: Bool = true,
+        successType: LogEventType, description: String, details: [String: JSONValue]? = nil
     ) async throws -> [String: JSONValue] {
         let ring = try await KeyRing.load(store, tenant: tenant, secrets: try? SecretBox(configuration: configuration))
         var grant = grant
@@ -217,11 +221,12 @@ public final class TokenEndpoint {
             grant.accessTokenLifetime = try await ResourceServers(store: store, tenant: tenant).get(identifier: audience)?.0.tokenLifetime
         }
         var refresh = refreshToken
-        if refresh == nil, let user = grant.user, grant.scopes.contains("offline_access") {
+        if startsFamily, refresh == nil, let user = grant.user, grant.scopes.contains("offline_access") {
             refresh = try await RefreshTokens(store: store, tenant: tenant).issue(
                 clientId: grant.client.clientId, userId: user.userId, connection: connection, scope: grant.scopes,
                 audience: grant.audience, gty: grant.gty.stringValue ?? "password",
-                authTime: grant.authTime ?? Int64(Date.now.timeIntervalSince1970)
+                authTime: grant.authTime ?? Int64(Date.now.timeIntervalSince1970),
+                policy: RefreshPolicy(application: grant.client, tenant: tenant)
             )
         }
         let body = try TokenIssuer(ring: ring).response(grant, refreshToken: refresh)
