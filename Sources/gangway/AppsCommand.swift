@@ -63,9 +63,12 @@ struct AppsCommand: AsyncParsableCommand {
             fields["client_id"] = clientId.map(JSONValue.string)
             fields["client_secret"] = clientSecret.map(JSONValue.string)
             fields["token_endpoint_auth_method"] = .string(`public` ? "none" : "client_secret_post")
-            let new = try NewClient(Payload(fields: fields), mayImportKeys: true)
-            let secret = new.clientSecret ?? ApplicationDirectory.newSecret()
-            let application = try await target.directory().create(new.application(), secret: secret)
+            let directory = try await target.directory()
+            let (application, secret) = try await answeringRefusals {
+                let new = try NewClient(Payload(fields: fields), mayImportKeys: true)
+                let secret = new.clientSecret ?? ApplicationDirectory.newSecret()
+                return (try await directory.create(new.application(), secret: secret), secret)
+            }
             var out = ["client_id": application.clientId]
             if application.effectiveAuthMethod != .none { out["client_secret"] = secret }
             try printJSON(out)
@@ -103,9 +106,12 @@ struct AppsCommand: AsyncParsableCommand {
         @Option(help: #"The settings to change, as JSON, e.g. '{"callbacks": ["https://app.example/cb"]}'."#) var json: String
 
         func run() async throws {
-            let changes = try ClientSettings(AppsCommand.payload(json), atLeastOne: true)
             let directory = try await target.directory()
-            try AppsCommand.show(try await directory.modify(clientId) { changes.apply(to: &$0) }, secret: nil, in: directory)
+            let updated = try await answeringRefusals {
+                let changes = try ClientSettings(AppsCommand.payload(json), atLeastOne: true)
+                return try await directory.modify(clientId) { changes.apply(to: &$0) }
+            }
+            try AppsCommand.show(updated, secret: nil, in: directory)
         }
     }
 
@@ -115,7 +121,8 @@ struct AppsCommand: AsyncParsableCommand {
         @Argument(help: "The client_id.") var clientId: String
 
         func run() async throws {
-            try await target.directory().delete(clientId)
+            let directory = try await target.directory()
+            try await answeringRefusals { try await directory.delete(clientId) }
         }
     }
 
@@ -127,7 +134,7 @@ struct AppsCommand: AsyncParsableCommand {
 
         func run() async throws {
             let directory = try await target.directory()
-            let (application, secret) = try await directory.rotateSecret(clientId)
+            let (application, secret) = try await answeringRefusals { try await directory.rotateSecret(clientId) }
             try AppsCommand.show(application, secret: secret, in: directory)
         }
     }

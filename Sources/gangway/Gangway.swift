@@ -9,6 +9,7 @@ struct GangwayCLI: AsyncParsableCommand {
         abstract: "An Auth0-compatible identity service, as a bundle of small functions.",
         subcommands: [
             Serve.self, Init.self, Invoke.self, Keys.self, JWTCommand.self, StoreCommand.self, UsersCommand.self, AppsCommand.self,
+            ApisCommand.self,
             TenantCommand.self,
         ]
     )
@@ -110,4 +111,15 @@ func printJSON<T: Encodable>(_ value: T) throws {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}
+
+/// Runs a core operation for the CLI: a refusal the Management API would answer (409, 400…) becomes a validation
+/// error carrying that answer's status, code and message, instead of a Swift error dump.
+func answeringRefusals<T>(_ body: () async throws -> T) async throws -> T {
+    do {
+        return try await body()
+    } catch let refusal as any HTTPAnswerable {
+        guard let answer = refusal.httpError else { throw refusal }
+        throw ValidationError("\(answer.status) \(answer.code): \(answer.message)")
+    }
 }

@@ -32,32 +32,32 @@ struct ResourceServersFunction: FunctionHandler {
             let wanted = Set(request.query("identifiers").map { $0.split(separator: ",").map(String.init) } ?? [])
             let apis = try await call.resourceServers.all().filter { wanted.isEmpty || wanted.contains($0.identifier) }
             let page = apis.dropFirst(paging.page * paging.perPage).prefix(paging.perPage)
-            return try paging.response(key: "resource_servers", items: page.map(call.managementJSON), total: apis.count)
+            return try paging.response(key: "resource_servers", items: page.map(call.resourceServers.managementJSON), total: apis.count)
 
         case "GET /api/v2/resource-servers/{id}":
             let call = try await context.management(request, anyOf: ["read:resource_servers"])
-            let (api, _) = try await call.resourceServer(id)
-            return try .json(200, call.managementJSON(api), headers: Management.noStore)
+            let (api, _) = try await call.resourceServers.resourceServer(id)
+            return try .json(200, call.resourceServers.managementJSON(api), headers: Management.noStore)
 
         case "POST /api/v2/resource-servers":
             let call = try await context.management(request, anyOf: ["create:resource_servers"])
             return try await call.audited("Create a Resource Server", request) { _ in
-                let api = try await call.createResourceServer(ResourceServerInput(Payload(request), creating: true))
-                return try .json(201, call.managementJSON(api), headers: Management.noStore)
+                let api = try await call.resourceServers.createResourceServer(ResourceServerInput(Payload(request), creating: true))
+                return try .json(201, call.resourceServers.managementJSON(api), headers: Management.noStore)
             }
 
         case "PATCH /api/v2/resource-servers/{id}":
             let call = try await context.management(request, anyOf: ["update:resource_servers"])
             return try await call.audited("Update a Resource Server", request) { _ in
                 let payload = try Payload(request)
-                let api = try await call.updateResourceServer(id, ResourceServerInput(payload, creating: false), payload)
-                return try .json(200, call.managementJSON(api), headers: Management.noStore)
+                let api = try await call.resourceServers.updateResourceServer(id, ResourceServerInput(payload, creating: false), payload)
+                return try .json(200, call.resourceServers.managementJSON(api), headers: Management.noStore)
             }
 
         case "DELETE /api/v2/resource-servers/{id}":
             let call = try await context.management(request, anyOf: ["delete:resource_servers"])
             return try await call.audited("Delete a Resource Server", request) { _ in
-                _ = try await call.deleteResourceServer(id)
+                _ = try await call.resourceServers.deleteResourceServer(id)
                 return GatewayResponse(statusCode: 204, headers: Management.noStore)
             }
 

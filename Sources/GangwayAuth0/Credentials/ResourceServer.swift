@@ -162,3 +162,21 @@ public struct ResourceServers: Sendable {
         try await store.listAllJSON(ResourceServer.self, prefix: StoreKeys.resourceServers(tenant.id)).map { overlaid($0.value) }
     }
 }
+
+/// A tenant's client grants in the store (one per client and audience, `StoreKeys.clientGrant`).
+public struct ClientGrants: Sendable {
+    public let store: any KeyValueStore
+    public let tenant: Tenant
+
+    public init(store: any KeyValueStore, tenant: Tenant) {
+        self.store = store
+        self.tenant = tenant
+    }
+
+    /// The grants (with their keys and versions), optionally only one client's or one audience's, in id order.
+    public func all(clientId: String? = nil, audience: String? = nil) async throws -> [StoredValue<ClientGrant>] {
+        try await store.listAllJSON(ClientGrant.self, prefix: StoreKeys.clientGrants(tenant.id, clientId: clientId))
+            .filter { audience == nil || $0.value.audience == audience }
+            .sorted { $0.value.id < $1.value.id }
+    }
+}

@@ -36,9 +36,7 @@ extension ManagementCall {
     /// The tenant's client grants (with their keys and versions), optionally only one client's or one audience's,
     /// in ascending id order.
     public func clientGrants(clientId: String? = nil, audience: String? = nil) async throws -> [StoredValue<ClientGrant>] {
-        try await store.listAllJSON(ClientGrant.self, prefix: StoreKeys.clientGrants(tenant.id))
-            .filter { (clientId == nil || $0.value.clientId == clientId) && (audience == nil || $0.value.audience == audience) }
-            .sorted { $0.value.id < $1.value.id }
+        try await ClientGrants(store: store, tenant: tenant).all(clientId: clientId, audience: audience)
     }
 
     public func clientGrant(_ id: String?) async throws -> StoredValue<ClientGrant> {

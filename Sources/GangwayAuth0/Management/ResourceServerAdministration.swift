@@ -74,14 +74,17 @@ public struct ResourceServerInput: Sendable {
 
 extension ManagementCall {
     public var resourceServers: ResourceServers { ResourceServers(store: store, tenant: tenant) }
+}
 
+/// The administration of APIs, shared by `/api/v2/resource-servers` and `gangway apis`.
+extension ResourceServers {
     public static let noSuchResourceServer = HTTPError(404, "inexistent_resource_server", "The resource server does not exist.")
     public static let cannotDeleteSystemAPI = HTTPError(
         400, "operation_not_supported", "The Auth0 Management API is a system resource server and cannot be deleted.")
 
     /// `/resource-servers/{id}` takes the id or the identifier (percent-encoded in the path, decoded by now).
     public func resourceServer(_ idOrIdentifier: String?) async throws -> (ResourceServer, Int64) {
-        guard let key = idOrIdentifier, !key.isEmpty, let found = try await resourceServers.find(key) else {
+        guard let key = idOrIdentifier, !key.isEmpty, let found = try await find(key) else {
             throw Self.noSuchResourceServer
         }
         return found
@@ -102,7 +105,7 @@ extension ManagementCall {
             "token_lifetime_for_web": .int(Int64(api.tokenLifetimeForWeb ?? ResourceServer.defaultTokenLifetimeForWeb)),
             "allow_offline_access": .bool(api.allowOfflineAccess),
             "skip_consent_for_verifiable_first_party_clients": .bool(api.skipConsentForVerifiableFirstPartyClients),
-            "is_system": .bool(resourceServers.isSystem(api)),
+            "is_system": .bool(isSystem(api)),
         ]
     }
 
@@ -131,7 +134,7 @@ extension ManagementCall {
         if let identifier = input.identifier, identifier != found.identifier {
             throw Payload.error("Payload validation error: 'The identifier of a resource server cannot be changed' on property identifier.")
         }
-        if resourceServers.isSystem(found) { try payload.allowOnly(ResourceServerInput.systemFields) }
+        if isSystem(found) { try payload.allowOnly(ResourceServerInput.systemFields) }
         return try await store.update(ResourceServer.self, at: StoreKeys.resourceServer(tenant.id, found.identifier)) { stored in
             guard var api = stored else { throw Self.noSuchResourceServer }
             if let v = input.name { api.name = v }
@@ -142,7 +145,7 @@ extension ManagementCall {
             if let v = input.allowOfflineAccess { api.allowOfflineAccess = v }
             if let v = input.skipConsent { api.skipConsentForVerifiableFirstPartyClients = v }
             stored = api
-            return resourceServers.overlaid(api)
+            return overlaid(api)
         }
     }
 
@@ -150,8 +153,8 @@ extension ManagementCall {
     /// starts with no grants). The system API cannot be deleted.
     public func deleteResourceServer(_ idOrIdentifier: String?) async throws -> ResourceServer {
         let (api, version) = try await resourceServer(idOrIdentifier)
-        guard !resourceServers.isSystem(api) else { throw Self.cannotDeleteSystemAPI }
-        let grants = try await clientGrants(audience: api.identifier)
+        guard !isSystem(api) else { throw Self.cannotDeleteSystemAPI }
+        let grants = try await ClientGrants(store: store, tenant: tenant).all(audience: api.identifier)
         let outcome = try await store.commit(
             [.delete(StoreKeys.resourceServer(tenant.id, api.identifier), expectedVersion: version)]
                 + grants.map { .delete($0.key, expectedVersion: $0.version) }
