@@ -6,7 +6,8 @@ It speaks the two calls Gangway makes upstream:
   GET  /userinfo      Authorization: Bearer <access token it issued>
 and a control surface for the tests:
   POST /_users           {"username"?, "email", "password", "sub", "realm"?, ...profile}
-  POST /_refresh_tokens  {"token", "sub", "client_id"?, "rotate"?: false}
+  POST /_refresh_tokens  {"token", "sub", "client_id"?, "rotate"?: false}   (bound to client_id, default the tenant's client)
+  POST /_clients         {"client_id", "client_secret"?}   another application (no secret: a public client)
   POST /_mode            {"token": MODE, "userinfo": MODE, "delay_ms": N}
                          MODE: ok | 400 | 401 | 403 | 429 | 500 | 503 | mfa_required | unauthorized_client
                                | malformed | slow | drop (close the connection) | flaky (500 once, then ok)
@@ -36,6 +37,8 @@ class State:
         self.lock = threading.Lock()
         self.client_id = client_id
         self.client_secret = client_secret
+        # Every application of the tenant: client_id -> secret (None for a public client, which sends none).
+        self.clients: dict[str, str | None] = {client_id: client_secret}
         self.users: list[dict] = []
         self.refresh_tokens: dict[str, dict] = {}
         self.access_tokens: dict[str, str] = {}
@@ -130,9 +133,11 @@ class Handler(BaseHTTPRequestHandler):
         basic = self.headers.get("authorization", "")
         if basic.lower().startswith("basic "):
             cid, _, csecret = base64.b64decode(basic[6:]).decode().partition(":")
+            cid, csecret = urllib.parse.unquote_plus(cid), urllib.parse.unquote_plus(csecret)
         else:
             cid, csecret = body.get("client_id"), body.get("client_secret")
-        if cid != self.state.client_id or csecret != self.state.client_secret:
+        # Auth0: an unknown client, a wrong secret, or a secret sent by a public client is 401 access_denied.
+        if cid not in self.state.clients or (csecret or None) != self.state.clients[cid]:
             return self._send(401, {"error": "access_denied", "error_description": "Unauthorized"})
         grant = body.get("grant_type")
         if grant == PASSWORD_REALM:
@@ -149,6 +154,10 @@ class Handler(BaseHTTPRequestHandler):
         if grant == "refresh_token":
             with self.state.lock:
                 record = self.state.refresh_tokens.get(body.get("refresh_token") or "")
+                # Auth0 binds a refresh token to the application it was issued to: another client gets
+                # invalid_grant, and the token stays valid (unrotated) for its own client.
+                if record and record.get("client_id", self.state.client_id) != cid:
+                    record = None
                 if record and record.get("rotate"):
                     del self.state.refresh_tokens[body["refresh_token"]]
             if not record:
@@ -186,6 +195,8 @@ class Handler(BaseHTTPRequestHandler):
                 self.state.users.append(body)
             elif path == "/_refresh_tokens":
                 self.state.refresh_tokens[body["token"]] = body
+            elif path == "/_clients":
+                self.state.clients[body["client_id"]] = body.get("client_secret")
             elif path == "/_mode":
                 self.state.modes.update(body)
                 self.state.flaky_used.clear()
@@ -222,8 +233,13 @@ class FakeAuth0:
     def add_user(self, **user):
         self.state.users.append(user)
 
-    def add_refresh_token(self, token: str, sub: str, rotate: bool = False):
-        self.state.refresh_tokens[token] = {"token": token, "sub": sub, "rotate": rotate}
+    def add_refresh_token(self, token: str, sub: str, rotate: bool = False, client_id: str | None = None):
+        self.state.refresh_tokens[token] = {"token": token, "sub": sub, "rotate": rotate, "client_id": client_id or self.state.client_id}
+
+    def add_client(self, client_id: str, client_secret: str | None = None):
+        """Another application of the upstream tenant; without a secret, a public client."""
+        with self.state.lock:
+            self.state.clients[client_id] = client_secret
 
     def set_mode(self, **modes):
         self.state.modes.update(modes)

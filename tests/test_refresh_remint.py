@@ -576,3 +576,170 @@ def test_auth0_python_sdk_refreshes_an_upstream_token(api, gw, fake_a):
     with pytest.raises(Auth0Error) as refused:
         client.refresh_token(token)
     assert refused.value.status_code == 403 and refused.value.error_code == "invalid_grant"
+
+
+# --- Re-mint as the presenting application ------------------------------------------------------------------------
+# Auth0 binds a refresh token to the application it was issued to (the fake does too). Decision: an application
+# imported from Auth0 (its client_id brought with the import extension) redeems upstream as itself — its client_id,
+# the secret it has just proved (only while that is the imported one), none for a public client; the source's own
+# client is tried after that only when the upstream refuses the application itself (401/invalid_client/
+# unauthorized_client), within two token requests per source. An invalid_grant is final: the source's client never
+# redeems a token bound to another application. Applications not imported use the source's client, as before.
+
+CLIENT_SCOPES = "read:clients create:clients create:client_keys update:client_keys read:logs"
+
+
+def import_app(api: Api, fake: FakeAuth0 | None, app_type: str, secret: str | None = None, **fields) -> dict:
+    """An application moved from Auth0 with its client_id (and secret), registered on the fake upstream unless
+    `fake` is None (an id the upstream does not know)."""
+    body = {"name": f"{app_type} {uuid.uuid4().hex[:6]}", "app_type": app_type, "client_id": "imp" + uuid.uuid4().hex, **fields}
+    if secret:
+        body["client_secret"] = secret
+    r = api.call("POST", "clients", body, token=api.sign(CLIENT_SCOPES))
+    assert r.status_code == 201, r.text
+    app = r.json()
+    public = app["token_endpoint_auth_method"] == "none"
+    if fake:
+        fake.add_client(app["client_id"], None if public else secret)
+    return {**app, "client_secret": None if public else secret}
+
+
+def refresh_as(api: Api, app: dict, token: str, secret: str | None = None, basic: bool = False) -> requests.Response:
+    secret = secret or app.get("client_secret")
+    body = {"grant_type": "refresh_token", "refresh_token": token}
+    if basic:
+        return api.gw.request("POST", "/oauth/token", data=body, auth=(app["client_id"], secret))
+    body["client_id"] = app["client_id"]
+    if secret:
+        body["client_secret"] = secret
+    return api.gw.request("POST", "/oauth/token", json=body)
+
+
+def bound_token(fake: FakeAuth0, client_id: str) -> tuple[str, str]:
+    token, sub, _ = upstream_user(fake, rotate=True)
+    fake.add_refresh_token(token, sub, rotate=True, client_id=client_id)
+    return token, sub
+
+
+def test_imported_apps_remint_as_themselves_confidential_with_its_presented_secret_public_with_none(api, gw, fake_a):
+    api.create_source(fake_a, SECRET_A)
+    secret_a = "imported-secret-A-" + uuid.uuid4().hex
+    app_a = import_app(api, fake_a, "regular_web", secret_a)
+    app_b = import_app(api, fake_a, "native")
+    token_a, sub_a = bound_token(fake_a, app_a["client_id"])
+    token_b, sub_b = bound_token(fake_a, app_b["client_id"])
+
+    for app, token, sub in [(app_a, token_a, sub_a), (app_b, token_b, sub_b)]:
+        r = refresh_as(api, app, token)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert jwt_claims(body["id_token"])["sub"] == sub and jwt_claims(body["id_token"])["aud"] == app["client_id"]
+        # The minted Gangway token is bound to the same application and rotates locally.
+        assert refresh_as(api, app, body["refresh_token"]).status_code == 200
+
+    sent = [c["body"] for c in token_calls(fake_a)]
+    assert [s["client_id"] for s in sent] == [app_a["client_id"], app_b["client_id"]], "one token request each, as itself"
+    assert sent[0]["client_secret"] == "[redacted]" and "client_secret" not in sent[1], "a public client sends no secret"
+
+    logs = api.logs()
+    for app, sub in [(app_a, sub_a), (app_b, sub_b)]:
+        entry = next(e for e in logs if e["type"] == "sertft" and e["user_id"] == sub and "details" in e)  # the re-mint
+        assert entry["client_id"] == app["client_id"]
+        assert entry["details"]["upstream_client"] == "application" and entry["details"]["upstream_client_id"] == app["client_id"]
+    assert secret_a not in json.dumps(logs) and secret_a not in gw.log() and secret_a not in api.store_dump()
+
+
+def test_a_token_bound_to_app_a_presented_by_app_b_is_refused_without_source_fallback_and_not_burned(api, fake_a):
+    api.create_source(fake_a, SECRET_A)
+    app_a = import_app(api, fake_a, "regular_web", "imported-secret-A-" + uuid.uuid4().hex)
+    app_b = import_app(api, fake_a, "native")
+    token_a, sub_a = bound_token(fake_a, app_a["client_id"])
+
+    r = refresh_as(api, app_b, token_a)
+    assert r.status_code == 403 and r.json()["error"] == "invalid_grant", r.text
+    assert [c["body"]["client_id"] for c in token_calls(fake_a)] == [app_b["client_id"]], "invalid_grant: no fallback"
+    refused = api.logs()[0]
+    assert refused["type"] == "fertft" and refused["client_id"] == app_b["client_id"]
+    [cause] = refused["details"]["upstream"]
+    assert cause["client"] == "application" and "403 invalid_grant" in cause["cause"]
+
+    # Not burned: its own application re-mints it.
+    r = refresh_as(api, app_a, token_a)
+    assert r.status_code == 200, r.text
+    assert jwt_claims(r.json()["id_token"])["sub"] == sub_a
+
+
+def test_an_app_not_imported_remints_with_the_source_client(api, fake_a):
+    api.create_source(fake_a, SECRET_A)
+    token, sub, _ = upstream_user(fake_a)  # bound to the source's own client
+    r = api.refresh(token)  # the tenant's `gangway init` application: not imported
+    assert r.status_code == 200, r.text
+    assert [c["body"]["client_id"] for c in token_calls(fake_a)] == ["upstream-client-A"]
+    entry = next(e for e in api.logs() if e["type"] == "sertft")
+    assert entry["details"]["upstream_client"] == "source" and entry["details"]["upstream_client_id"] == "upstream-client-A"
+
+    # A token bound to an imported application is not this application's to redeem through the source's client.
+    app_a = import_app(api, fake_a, "native")
+    token_a, _ = bound_token(fake_a, app_a["client_id"])
+    assert api.refresh(token_a).status_code == 403
+    assert refresh_as(api, app_a, token_a).status_code == 200
+
+
+def test_an_imported_app_the_upstream_does_not_know_falls_back_to_the_source_client_within_two_requests(api, fake_a):
+    api.create_source(fake_a, SECRET_A)
+    unknown = import_app(api, None, "regular_web", "imported-secret-C-" + uuid.uuid4().hex)
+    token, sub, _ = upstream_user(fake_a, rotate=True)  # bound to the source's own client
+
+    # A 5xx, then the application refused: two requests spent, no third for the source's client. Not burned.
+    fake_a.set_mode(token="flaky")
+    r = refresh_as(api, unknown, token)
+    assert r.status_code == 403, r.text
+    assert [c["body"]["client_id"] for c in token_calls(fake_a)] == [unknown["client_id"]] * 2
+
+    fake_a.set_mode(token="ok")
+    with fake_a.state.lock:
+        fake_a.state.calls.clear()
+    r = refresh_as(api, unknown, token)
+    assert r.status_code == 200, r.text
+    assert jwt_claims(r.json()["id_token"])["sub"] == sub
+    assert [c["body"]["client_id"] for c in token_calls(fake_a)] == [unknown["client_id"], "upstream-client-A"]
+    entry = next(e for e in api.logs() if e["type"] == "sertft")
+    assert entry["details"]["upstream_client"] == "source"
+    [cause] = entry["details"]["upstream"]
+    assert cause["client"] == "application" and "401 access_denied" in cause["cause"]
+
+
+def test_a_rotated_secret_is_gangways_own_and_never_sent_upstream_the_source_client_redeems(api, gw, fake_a):
+    api.create_source(fake_a, SECRET_A)
+    app = import_app(api, fake_a, "regular_web", "imported-secret-A-" + uuid.uuid4().hex)
+    r = api.call("POST", f"clients/{app['client_id']}/rotate-secret", token=api.sign(CLIENT_SCOPES))
+    assert r.status_code == 200, r.text
+    rotated = r.json()["client_secret"]
+    token, _, _ = upstream_user(fake_a)  # bound to the source's own client
+    assert refresh_as(api, app, token, secret=rotated).status_code == 200
+    calls = token_calls(fake_a)
+    assert [c["body"]["client_id"] for c in calls] == ["upstream-client-A"]
+    assert rotated not in json.dumps(calls) and rotated not in gw.log()
+
+
+def test_a_wrong_or_missing_secret_is_refused_locally_before_any_upstream_call(api, fake_a):
+    api.create_source(fake_a, SECRET_A)
+    app = import_app(api, fake_a, "regular_web", "imported-secret-A-" + uuid.uuid4().hex)
+    token, _ = bound_token(fake_a, app["client_id"])
+    assert refresh_as(api, app, token, secret="wrong-secret-" + uuid.uuid4().hex).status_code == 401
+    body = {"grant_type": "refresh_token", "refresh_token": token, "client_id": app["client_id"]}
+    assert api.gw.request("POST", "/oauth/token", json=body).status_code == 401
+    assert fake_a.calls() == []
+    assert refresh_as(api, app, token).status_code == 200
+
+
+def test_a_client_secret_basic_app_redeems_upstream_with_basic(api, fake_a):
+    api.create_source(fake_a, SECRET_A)
+    app = import_app(api, fake_a, "regular_web", "imported-secret-B-" + uuid.uuid4().hex,
+                     token_endpoint_auth_method="client_secret_basic")
+    token, sub = bound_token(fake_a, app["client_id"])
+    r = refresh_as(api, app, token, basic=True)
+    assert r.status_code == 200, r.text
+    [call] = token_calls(fake_a)
+    assert "client_id" not in call["body"] and "client_secret" not in call["body"]
+    assert call["headers"]["authorization"].startswith("Basic ")

@@ -42,6 +42,12 @@ public struct Application: Codable, Sendable, Equatable {
     public var refreshToken: [String: JSONValue]? = nil
     public var clientMetadata: [String: String]? = nil
     public var updatedAt: Date? = nil
+    /// True when its `client_id` was brought from Auth0 with the import extension: the upstream knows this
+    /// application under the same id, so a refresh re-mint redeems its upstream tokens as itself.
+    public var clientIdImported: Bool? = nil
+    /// True while its secret is the one imported from Auth0 (a rotation clears it): only that secret, as the client
+    /// presents it, may be sent upstream — a secret Gangway made never leaves Gangway.
+    public var secretImported: Bool? = nil
 
     public init(clientId: String, name: String, kind: Kind, secretHash: String?, grantTypes: [GrantType], createdAt: Date) {
         self.clientId = clientId

@@ -66,9 +66,13 @@ public struct ApplicationDirectory: Sendable {
     }
 
     /// A new secret, at once: the old one stops working with this write. Returns the application and the secret.
+    /// The new secret is Gangway's own, never the upstream's, so it is no longer `secretImported`.
     public func rotateSecret(_ clientId: String) async throws -> (Application, String) {
         let secret = Self.newSecret()
-        let application = try await modify(clientId) { try keep(secret, in: &$0) }
+        let application = try await modify(clientId) {
+            try keep(secret, in: &$0)
+            $0.secretImported = nil
+        }
         return (application, secret)
     }
 

@@ -6,8 +6,20 @@ public struct AuthenticatedClient: Sendable {
     public let application: Application
     /// True when a confidential client presented its secret; public clients (no secret) prove nothing.
     public let authenticated: Bool
+    /// The secret it presented and proved, and whether by HTTP Basic: kept in memory for this request only, so
+    /// that a refresh re-mint can redeem upstream as this application (`RefreshRemint.Redeemer`). Never stored,
+    /// logged or answered; nil for a public client.
+    let presentedSecret: String?
+    let presentedWithBasic: Bool
 
     public var clientId: String { application.clientId }
+
+    init(application: Application, authenticated: Bool, presentedSecret: String? = nil, presentedWithBasic: Bool = false) {
+        self.application = application
+        self.authenticated = authenticated
+        self.presentedSecret = authenticated ? presentedSecret : nil
+        self.presentedWithBasic = presentedWithBasic
+    }
 }
 
 /// Client authentication at the token endpoint: `client_secret_post` (secret in the body) or
@@ -45,7 +57,8 @@ public enum ClientAuthentication {
         // `token_endpoint_auth_method` existed may use either way).
         if let configured = application.authMethod, configured != method { throw unauthorized }
         guard let secret, application.secretMatches(secret) else { throw unauthorized }
-        return AuthenticatedClient(application: application, authenticated: true)
+        return AuthenticatedClient(
+            application: application, authenticated: true, presentedSecret: secret, presentedWithBasic: method == .clientSecretBasic)
     }
 
     /// `Authorization: Basic base64(urlencode(id) ":" urlencode(secret))`; nil when there is no Basic header.

@@ -167,6 +167,11 @@ public struct NewClient: Sendable {
         application.webOrigins = []
         application.allowedOrigins = []
         application.clientMetadata = [:]
+        // Imported from Auth0: the upstream knows it under this id (and this secret), which the refresh re-mint uses.
+        if clientId != nil {
+            application.clientIdImported = true
+            if clientSecret != nil { application.secretImported = true }
+        }
         settings.apply(to: &application)
         return application
     }

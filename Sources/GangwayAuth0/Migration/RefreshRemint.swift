@@ -23,6 +23,14 @@ extension RefreshTokens {
 /// upstream or not — is refused without an upstream call. A claim whose every source failed is released (an
 /// upstream outage does not burn the token); a crashed attempt's claim expires.
 ///
+/// Whose client redeems it (Auth0 binds a refresh token to the application it was issued to): an application
+/// imported from Auth0 (`Application.clientIdImported`) redeems as itself — its `client_id`, and for a
+/// confidential client the secret it has just proved locally, only while that secret is the imported one; a public
+/// client sends none. When the upstream refuses that client itself (401, `invalid_client`, `unauthorized_client`:
+/// it does not know the application), the source's own client is tried once more, in the one request left of the
+/// call's two; an `invalid_grant` (a known client, a token not its own) is final for that source. Any other
+/// application redeems with the source's own client, as before. See `Redeemer`.
+///
 /// Upstream failures never escape: each source gets what is left of one total time budget
 /// (`Tenant.Settings.upstreamTimeoutMs`) under `UpstreamAuth0`'s retry policy; whatever goes wrong (refused,
 /// timeout, 4xx, 5xx, malformed JSON, /userinfo failure) moves on to the next source.
@@ -46,8 +54,34 @@ public struct RefreshRemint: Sendable {
         public var userId: String?
     }
 
+    /// The upstream client a token is redeemed as: the presenting application's own identity, or the source's.
+    public struct Redeemer: Sendable {
+        public enum Kind: String, Sendable { case application, source }
+        public var kind: Kind
+        public var clientId: String
+        /// Nil for a public client (it sends no secret upstream either).
+        var secret: String?
+        var basic: Bool
+
+        /// The presenting application as the upstream knows it; nil when it does not (its `client_id` was not
+        /// imported from Auth0), or when it is confidential and its secret is no longer the imported one (rotated
+        /// in Gangway: that secret never leaves Gangway) — then the source's own client redeems.
+        public static func presenting(_ client: AuthenticatedClient) -> Redeemer? {
+            let application = client.application
+            guard application.clientIdImported == true else { return nil }
+            guard client.authenticated else {
+                return application.effectiveAuthMethod == .none
+                    ? Redeemer(kind: .application, clientId: application.clientId, secret: nil, basic: false) : nil
+            }
+            guard application.secretImported == true, let secret = client.presentedSecret else { return nil }
+            return Redeemer(kind: .application, clientId: application.clientId, secret: secret, basic: client.presentedWithBasic)
+        }
+    }
+
     public struct Success: Sendable {
         public var source: MigrationSource
+        /// Whose client the upstream redeemed the token for (the log's `upstream_client`).
+        public var redeemer: Redeemer.Kind
         public var user: User
         public var created: Bool
         /// Sources that failed before this one, with their causes (for the log).
@@ -67,7 +101,9 @@ public struct RefreshRemint: Sendable {
     func subjectKey(_ provider: String, _ sub: String) -> String { StoreKeys.upstreamSubject(tenant.id, provider: provider, sub) }
     static func now() -> Int64 { Int64(Date.now.timeIntervalSince1970) }
 
-    public func redeem(_ token: String, forwardedFor ip: String?) async throws -> Success {
+    /// Redeems `token` upstream as `presenting` (see `Redeemer.presenting`) where it is known, else as each source's
+    /// own client.
+    public func redeem(_ token: String, presenting: Redeemer? = nil, forwardedFor ip: String?) async throws -> Success {
         let sources = try await MigrationSources(store: store, tenant: tenant).all().filter(\.enabled)
         guard !sources.isEmpty else { throw Failure.rejected([["cause": "no enabled migration source"]]) }
 
@@ -87,14 +123,10 @@ public struct RefreshRemint: Sendable {
             let shared = UpstreamBudget(budget)
             var failures: [JSONValue] = []
             for source in sources {
-                let profile: UpstreamProfile
-                switch exchange(token, at: source, budget: shared, ip: ip) {
-                case .failure(let cause):
-                    failures.append(["source": .string(source.id), "cause": .string(cause.text)])
-                    continue
-                case .success(let p):
-                    profile = p
-                }
+                guard
+                    let (profile, redeemer) = exchange(
+                        token, at: source, presenting: presenting, budget: shared, ip: ip, failures: &failures)
+                else { continue }
                 guard let (_, claimVersion) = try await store.getJSON(Claim.self, key) else { throw Self.claimLost }
                 let spend = { (user: User) in
                     try StoreOperation.compareAndSwapJSON(
@@ -111,7 +143,7 @@ public struct RefreshRemint: Sendable {
                 if !resolved.spent {
                     guard try await store.commit([spend(resolved.user)]).committed else { throw Self.claimLost }
                 }
-                return Success(source: source, user: resolved.user, created: resolved.created, failures: failures)
+                return Success(source: source, redeemer: redeemer, user: resolved.user, created: resolved.created, failures: failures)
             }
             throw Failure.rejected(failures)
         } catch {
@@ -122,27 +154,55 @@ public struct RefreshRemint: Sendable {
 
     // MARK: - Upstream
 
-    struct Cause: Error { var text: String }
-
-    /// Redeems the token at one source and fetches the profile; every failure is a cause, never a throw.
-    func exchange(_ token: String, at source: MigrationSource, budget: UpstreamBudget, ip: String?) -> Result<UpstreamProfile, Cause> {
+    /// Redeems the token at one source and fetches the profile: as `presenting` first when there is one, then — only
+    /// if the upstream refused that client itself, and in the one request left of the call's two — as the source's
+    /// own client. Every failure is appended to `failures` (`{source, client, cause}`), never thrown.
+    func exchange(
+        _ token: String, at source: MigrationSource, presenting: Redeemer?, budget: UpstreamBudget, ip: String?,
+        failures: inout [JSONValue]
+    ) -> (UpstreamProfile, Redeemer.Kind)? {
+        let upstream = UpstreamAuth0(.tenant(source.baseURL), budget: budget)
+        func failed(_ kind: Redeemer.Kind, _ cause: String) -> (UpstreamProfile, Redeemer.Kind)? {
+            failures.append(["source": .string(source.id), "client": .string(kind.rawValue), "cause": .string(cause)])
+            return nil
+        }
+        func redeem(as redeemer: Redeemer, maximumRequests: Int) throws(UpstreamAuth0.Failure) -> String {
+            try upstream.refreshGrant(
+                token, clientId: redeemer.clientId, secret: redeemer.secret, basic: redeemer.basic, scope: source.credentials.scope,
+                audience: source.credentials.audience, forwardedFor: ip, maximumRequests: maximumRequests
+            )
+        }
+        var requestsLeft = UpstreamAuth0.maximumRequests
+        if let presenting {
+            do throws(UpstreamAuth0.Failure) {
+                let accessToken = try redeem(as: presenting, maximumRequests: requestsLeft)
+                do throws(UpstreamAuth0.Failure) {
+                    return (try upstream.userinfo(accessToken: accessToken), .application)
+                } catch {
+                    return failed(.application, error.description)
+                }
+            } catch {
+                _ = failed(.application, error.description)
+                // `invalid_grant`, a 5xx, a timeout: the application is known (or the upstream is down); the source's
+                // client must not redeem a token bound to another application, nor spend a third request.
+                requestsLeft -= upstream.attempts
+                guard error.refusesTheClient, requestsLeft > 0 else { return nil }
+            }
+        }
         let secret: String
         do {
             secret = try SecretBox(configuration: configuration).open(
                 source.credentials.clientSecretSealed, context: MigrationSource.secretContext(tenant.id, source.id)
             )
         } catch {
-            return .failure(Cause(text: "the source's client secret cannot be opened (GANGWAY_SECRET_KEY missing or changed)"))
+            return failed(.source, "the source's client secret cannot be opened (GANGWAY_SECRET_KEY missing or changed)")
         }
-        let upstream = UpstreamAuth0(.tenant(source.baseURL), budget: budget)
+        let own = Redeemer(kind: .source, clientId: source.credentials.clientId, secret: secret, basic: false)
         do throws(UpstreamAuth0.Failure) {
-            let accessToken = try upstream.refreshGrant(
-                token, clientId: source.credentials.clientId, secret: secret, scope: source.credentials.scope,
-                audience: source.credentials.audience, forwardedFor: ip
-            )
-            return .success(try upstream.userinfo(accessToken: accessToken))
+            let accessToken = try redeem(as: own, maximumRequests: requestsLeft)
+            return (try upstream.userinfo(accessToken: accessToken), .source)
         } catch {
-            return .failure(Cause(text: error.description))
+            return failed(.source, error.description)
         }
     }
 

@@ -9,8 +9,9 @@ extension TokenEndpoint {
     ///   `ScopePolicy` as a password login; nothing asked means `openid profile email` plus the API's scopes.
     /// - A Gangway refresh token is always issued (the client already held one; without it the client would be
     ///   stranded at its next refresh), in a new family bound to this client, user, scope and audience.
-    /// - Logged as `sertft` with `details.migrated_from` = the source's id; a refusal as `fertft` with the causes.
-    ///   Neither ever carries a token or secret.
+    /// - Logged as `sertft` with `details.migrated_from` = the source's id and `upstream_client` (`application` or
+    ///   `source`: whose client redeemed it upstream) with `upstream_client_id`; a refusal as `fertft` with the
+    ///   causes, each naming the `client` it tried. Neither ever carries a token or secret.
     public func remint(_ presented: String, client: AuthenticatedClient) async throws -> [String: JSONValue] {
         // The client's own request is checked before anything goes upstream.
         let api = try await api(parameters.optional("audience"))
@@ -18,8 +19,10 @@ extension TokenEndpoint {
 
         let outcome: RefreshRemint.Success
         do {
+            // Redeemed upstream as this application when it was imported from Auth0 (its secret already verified
+            // here: `client` is authenticated before anything goes upstream), else as the source's own client.
             outcome = try await RefreshRemint(store: store, tenant: tenant, configuration: configuration).redeem(
-                presented, forwardedFor: ip)
+                presented, presenting: RefreshRemint.Redeemer.presenting(client), forwardedFor: ip)
         } catch RefreshRemint.Failure.rejected(let attempts) {
             await record(
                 .failedRefreshTokenExchange, "Unknown or invalid refresh token: no migration source accepted it.",
@@ -47,6 +50,8 @@ extension TokenEndpoint {
         )
         var details: [String: JSONValue] = [
             "migrated_from": .string(source.id), "provider": .string(source.provider), "user_created": .bool(outcome.created),
+            "upstream_client": .string(outcome.redeemer.rawValue),
+            "upstream_client_id": .string(outcome.redeemer == .application ? client.clientId : source.credentials.clientId),
         ]
         if !outcome.failures.isEmpty { details["upstream"] = .array(outcome.failures) }
         return try await issue(

@@ -57,6 +57,15 @@ public final class UpstreamAuth0 {
     public struct Failure: Error, Sendable, CustomStringConvertible {
         public var description: String
         public var status: Int?
+        /// The upstream's OAuth `error` code, sanitised as in `description`; nil without an answer or code.
+        public var error: String? = nil
+
+        /// The upstream did not accept the client itself (unknown `client_id`, wrong secret, or a client that may
+        /// not use the grant): 401, `invalid_client` or `unauthorized_client` — as opposed to `invalid_grant`, a
+        /// client it knows presenting a token that is not its own (or not valid).
+        public var refusesTheClient: Bool {
+            status == 401 || error == "invalid_client" || error == "unauthorized_client"
+        }
     }
 
     /// Requests per call, the retry included.
@@ -88,14 +97,26 @@ public final class UpstreamAuth0 {
             ], forwardedFor: forwardedFor)
     }
 
-    /// `grant_type=refresh_token`: the upstream's access token when it redeems the refresh token.
+    /// `grant_type=refresh_token`: the upstream's access token when it redeems the refresh token. A public client
+    /// sends no `secret`; `basic` sends the credentials as HTTP Basic instead of in the body. `maximumRequests`
+    /// caps this call below the usual two (a fallback after another client's refusal gets what is left).
     public func refreshGrant(
-        _ refreshToken: String, clientId: String, secret: String, scope: String?, audience: String?, forwardedFor: String?
+        _ refreshToken: String, clientId: String, secret: String?, basic: Bool = false, scope: String?, audience: String?,
+        forwardedFor: String?, maximumRequests: Int = UpstreamAuth0.maximumRequests
     ) throws(Failure) -> String {
-        var fields = [("grant_type", "refresh_token"), ("refresh_token", refreshToken), ("client_id", clientId), ("client_secret", secret)]
+        var fields = [("grant_type", "refresh_token"), ("refresh_token", refreshToken)]
+        var headers: [(String, String)] = []
+        if basic, let secret {
+            // RFC 6749 §2.3.1: each part form-urlencoded, then joined.
+            let pair = FormURLEncoding.encodeComponent(clientId) + ":" + FormURLEncoding.encodeComponent(secret)
+            headers.append(("Authorization", "Basic " + Data(pair.utf8).base64EncodedString()))
+        } else {
+            fields.append(("client_id", clientId))
+            if let secret { fields.append(("client_secret", secret)) }
+        }
         if let scope { fields.append(("scope", scope)) }
         if let audience { fields.append(("audience", audience)) }
-        return try grant(fields, forwardedFor: forwardedFor)
+        return try grant(fields, headers: headers, forwardedFor: forwardedFor, maximumRequests: maximumRequests)
     }
 
     /// The profile the upstream's access token speaks for, with a usable `sub`.
@@ -114,15 +135,20 @@ public final class UpstreamAuth0 {
         return profile
     }
 
-    func grant(_ fields: [(String, String)], forwardedFor: String?) throws(Failure) -> String {
+    func grant(
+        _ fields: [(String, String)], headers extra: [(String, String)] = [], forwardedFor: String?,
+        maximumRequests: Int = UpstreamAuth0.maximumRequests
+    ) throws(Failure) -> String {
         let label = endpoints.tokenLabel
         let url = endpoints.token
         let http = budget.http
-        let headers = forwardedFor.flatMap { $0.isEmpty ? nil : [("auth0-forwarded-for", $0)] } ?? []
-        let answer = try call(label) { remaining, fresh throws(UpstreamError) in
+        let headers = extra + (forwardedFor.flatMap { $0.isEmpty ? nil : [("auth0-forwarded-for", $0)] } ?? [])
+        let answer = try call(label, maximumRequests: maximumRequests) { remaining, fresh throws(UpstreamError) in
             try http.postForm(url: url, fields: fields, headers: headers, totalTimeout: .some(remaining), freshConnection: fresh)
         }
-        guard answer.status == 200 else { throw Failure(description: "\(label) answered " + Self.describe(answer), status: answer.status) }
+        guard answer.status == 200 else {
+            throw Failure(description: "\(label) answered " + Self.describe(answer), status: answer.status, error: Self.errorCode(answer))
+        }
         guard let accessToken = Self.object(answer)?["access_token"]?.stringValue, !accessToken.isEmpty else {
             throw Failure(description: "\(label) answered 200 without a JSON access_token", status: answer.status)
         }
@@ -131,9 +157,10 @@ public final class UpstreamAuth0 {
 
     /// One call under the retry policy: an answer below 500 is returned; a 5xx or no answer is retried while
     /// requests and time remain, then thrown.
-    func call(_ label: String, _ send: (_ remaining: Duration, _ fresh: Bool) throws(UpstreamError) -> UpstreamResponse) throws(Failure)
-        -> UpstreamResponse
-    {
+    func call(
+        _ label: String, maximumRequests: Int = UpstreamAuth0.maximumRequests,
+        _ send: (_ remaining: Duration, _ fresh: Bool) throws(UpstreamError) -> UpstreamResponse
+    ) throws(Failure) -> UpstreamResponse {
         var requests = 0
         var last: String?
         while true {
@@ -165,7 +192,7 @@ public final class UpstreamAuth0 {
             }
             attempts += sent
             requests += sent
-            if requests >= Self.maximumRequests {
+            if requests >= min(maximumRequests, Self.maximumRequests) {
                 throw Failure(description: (last ?? label) + " (after one retry)", status: lastStatus)
             }
         }
@@ -178,10 +205,15 @@ public final class UpstreamAuth0 {
     /// `403 invalid_grant`: the status and the upstream's error code (ASCII letters, digits, `_`, `-`; at most 64),
     /// never its body.
     static func describe(_ response: UpstreamResponse) -> String {
+        "\(response.status)" + (errorCode(response).map { " " + $0 } ?? "")
+    }
+
+    /// The answer's `error` (ASCII letters, digits, `_`, `-`; at most 64); nil when absent or empty.
+    static func errorCode(_ response: UpstreamResponse) -> String? {
         let code = object(response)?["error"]?.stringValue.map {
             String($0.filter { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") }.prefix(64))
         }
-        return "\(response.status)" + (code.map { $0.isEmpty ? "" : " " + $0 } ?? "")
+        return code.flatMap { $0.isEmpty ? nil : $0 }
     }
 }
 
