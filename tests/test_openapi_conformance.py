@@ -129,6 +129,7 @@ def test_a_connection_upstream_endpoint_may_use_every_part_of_an_http_url(confor
 # other operation must accept all that its schema allows.
 SEMANTIC_400 = {
     "token": "an unknown realm or audience is 400 invalid_request; credentials in both the body and Basic is 400",
+    "revoke": "as token: parameter limits count bytes (a JSON Schema maxLength counts characters); client_id is required",
     "createUser": "an unknown connection is 400 inexistent_connection",
     "updateUser": "a connection the user has no identity on is 400 invalid_body",
     "linkUserIdentity": "link_with must be a verifiable ID token; link_with and provider + user_id exclude each other",

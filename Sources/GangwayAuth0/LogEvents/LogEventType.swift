@@ -22,6 +22,8 @@ public enum LogEventType: String, Codable, Sendable, CaseIterable {
     case failedRefreshTokenExchange = "fertft"
     /// `ferrt`: Failed exchange of a rotating refresh token: a reused one (its family is revoked).
     case refreshTokenReused = "ferrt"
+    /// `srrt`: Success Revocation of a refresh token (`POST /oauth/revoke`).
+    case successRevocation = "srrt"
     /// `seccft`: Successful exchange of Client Credentials for Access Token.
     case successClientCredentialsExchange = "seccft"
     /// `feccft`: Failed exchange of Client Credentials for Access Token.

@@ -168,6 +168,17 @@ public struct RefreshTokens: Sendable {
         throw StoreError(.contention, "refresh token \(hash.prefix(8))… kept changing")
     }
 
+    /// `POST /oauth/revoke`: revokes the whole family of `token` when it was issued to `clientId` (RFC 7009 §2.1).
+    /// An unknown token or another client's changes nothing; the endpoint answers 200 either way, so a caller learns
+    /// nothing about tokens it does not hold. Returns the revoked token's record.
+    public func revoke(_ token: String, clientId: String, policy: RefreshPolicy) async throws -> Record? {
+        guard let (record, _) = try await store.getJSON(Record.self, key(Self.hash(token))), record.clientId == clientId else {
+            return nil
+        }
+        try await revokeFamily(record, policy, reason: "revoked by its client")
+        return record
+    }
+
     /// Revokes every token of a family at once (they all check the family before use), for as long as they live.
     func revokeFamily(_ record: Record, _ policy: RefreshPolicy, reason: String) async throws {
         _ = try await store.insertJSONIfAbsent(
