@@ -70,6 +70,12 @@ def test_discovery_document(any_gateway):
     assert doc["userinfo_endpoint"] == gw.base + "userinfo"
     assert doc["subject_types_supported"] == ["public"]
     assert doc["id_token_signing_alg_values_supported"] == ["RS256"]
+    # Every client authentication an application can be configured with (token_endpoint_auth_method) is advertised,
+    # and the advertised revocation endpoint answers.
+    assert sorted(doc["token_endpoint_auth_methods_supported"]) == ["client_secret_basic", "client_secret_post", "none"]
+    assert doc["revocation_endpoint"] == gw.base + "oauth/revoke"
+    revoke = requests.post(doc["revocation_endpoint"], json={"client_id": "nobody", "token": "x"}, timeout=10)
+    assert revoke.status_code == 401 and revoke.json()["error"] == "invalid_client"
     # The advertised jwks_uri serves the JWKS.
     jwks = requests.get(doc["jwks_uri"], timeout=10)
     assert jwks.status_code == 200

@@ -51,7 +51,8 @@ public struct DiscoveryDocument: Codable, Sendable {
         responseModesSupported = ["query", "form_post"]
         subjectTypesSupported = ["public"]
         idTokenSigningAlgValuesSupported = ["RS256"]
-        tokenEndpointAuthMethodsSupported = ["client_secret_basic", "client_secret_post"]
+        // `none`: public clients (SPAs, native apps) send only their client_id (`token_endpoint_auth_method`).
+        tokenEndpointAuthMethodsSupported = ["client_secret_basic", "client_secret_post", "none"]
         claimsSupported = [
             "aud", "auth_time", "email", "email_verified", "exp", "family_name", "given_name", "iat", "iss",
             "name", "nickname", "picture", "preferred_username", "sub", "updated_at",
