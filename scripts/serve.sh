@@ -3,5 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 GANGWAY_SKIP_PYTHON=1 bash scripts/bootstrap.sh
-swift build -c release
+swift build --manifest-cache none -c release
 exec .build/release/gangway serve "$@"

@@ -11,15 +11,17 @@ export GANGWAY_REQUIRE_POSTGRES=1
 # Formatting is checked first, like a test: `bash scripts/format.sh` fixes what this reports.
 swift format lint --strict --parallel $(git ls-files '*.swift')
 
-swift build --build-tests
+# The manifest lists functions/ at evaluation time; SwiftPM's shared manifest cache (keyed by Package.swift's
+# text and path) would keep an older list of functions, so every command here evaluates it afresh.
+swift build --manifest-cache none --build-tests
 # Functions as they ship: release, static Swift runtime. The suite checks what they link.
 for f in $(.venv/bin/python -c 'import json; print(" ".join(json.load(open("infra/routes.json"))["functions"]))'); do
-  swift build -c release --product "$f"
+  swift build --manifest-cache none -c release --product "$f"
 done
 
 export GANGWAY_BIN_DIR="$PWD/.build/debug"
 export GANGWAY_RELEASE_BIN_DIR="$PWD/.build/release"
 status=0
-swift test --skip-build || status=$?
+swift test --manifest-cache none --skip-build || status=$?
 .venv/bin/python -m pytest -q tests || status=$?
 exit $status
