@@ -1,5 +1,7 @@
 import Foundation
 
+@testable import GangwayPlatform
+
 /// One plain TCP connection to a loopback port, driven byte by byte: what an abusive or foreign client does
 /// (slow headers, idle keep-alive, forged Runtime API calls), which no ordinary HTTP client lets a test do.
 final class RawConnection {
@@ -80,7 +82,7 @@ final class RawConnection {
         var chunk = [UInt8](repeating: 0, count: 64 * 1024)
         var head: (status: Int, headers: [String: String], end: Int)?
         while ContinuousClock.now < deadline {
-            if head == nil, let end = Self.endOfHead(buffer) {
+            if head == nil, let end = HTTPHeaderLine.endOfHead(buffer) {
                 let lines = String(decoding: buffer[..<end], as: UTF8.self).components(separatedBy: "\r\n")
                 let parts = lines.first?.split(separator: " ") ?? []
                 var headers: [String: String] = [:]
@@ -103,14 +105,6 @@ final class RawConnection {
                 return Response(status: head.status, headers: head.headers, body: Array(buffer[head.end...]))
             }
             buffer += chunk[..<n]
-        }
-        return nil
-    }
-
-    private static func endOfHead(_ bytes: [UInt8]) -> Int? {
-        guard bytes.count >= 4 else { return nil }
-        for i in 3..<bytes.count where bytes[i] == 10 && bytes[i - 1] == 13 && bytes[i - 2] == 10 && bytes[i - 3] == 13 {
-            return i + 1
         }
         return nil
     }

@@ -27,7 +27,6 @@ public struct ApplicationDirectory: Sendable {
     }
 
     func key(_ clientId: String) -> String { StoreKeys.application(tenant.id, clientId) }
-    static func secretContext(_ key: String) -> String { key + "#client_secret" }
 
     /// A new secret as long as Auth0's (64 characters of base64url).
     public static func newSecret() -> String { Random.token(bytes: 48) }
@@ -85,11 +84,8 @@ public struct ApplicationDirectory: Sendable {
             guard let (application, version) = try await store.getJSON(Application.self, key(clientId)) else {
                 throw Failure.noSuchApplication(clientId)
             }
-            let grants = try await store.list(prefix: StoreKeys.clientGrants(tenant.id, clientId: clientId))
-            let operations =
-                [StoreOperation.delete(key(clientId), expectedVersion: version)]
-                + grants.map { .delete($0.key, expectedVersion: $0.record.version) }
-            if try await store.commit(operations).committed { return application }
+            let grants = try await ClientGrants(store: store, tenant: tenant).deletions(clientId: clientId)
+            if try await store.commit([.delete(key(clientId), expectedVersion: version)] + grants).committed { return application }
         }
         throw StoreError(.contention, "\(key(clientId)) or its grants kept changing under \(StoreContention.attempts) attempts")
     }
@@ -97,11 +93,11 @@ public struct ApplicationDirectory: Sendable {
     /// The stored secret in plain text, for a `read:client_keys` answer; nil when it was never sealed.
     public func secret(of application: Application) -> String? {
         guard let sealed = application.secretSealed, let secrets else { return nil }
-        return try? secrets.open(sealed, context: Self.secretContext(key(application.clientId)))
+        return try? secrets.open(sealed, context: StoreKeys.clientSecretContext(key(application.clientId)))
     }
 
     private func keep(_ secret: String, in application: inout Application) throws {
         application.secretHash = Digest.sha256Hex(secret)
-        application.secretSealed = try secrets?.seal(secret, context: Self.secretContext(key(application.clientId)))
+        application.secretSealed = try secrets?.seal(secret, context: StoreKeys.clientSecretContext(key(application.clientId)))
     }
 }

@@ -179,4 +179,10 @@ public struct ClientGrants: Sendable {
             .filter { audience == nil || $0.value.audience == audience }
             .sorted { $0.value.id < $1.value.id }
     }
+
+    /// Batch operations deleting those grants at the versions read now: the part of a client's or an API's
+    /// deletion that takes its grants with it (the batch fails if a grant changed meanwhile).
+    public func deletions(clientId: String? = nil, audience: String? = nil) async throws -> [StoreOperation] {
+        try await all(clientId: clientId, audience: audience).map { .delete($0.key, expectedVersion: $0.version) }
+    }
 }

@@ -74,10 +74,10 @@ public struct ClientSettings: Sendable {
             }
             var strings: [String: String] = [:]
             for (key, value) in metadata {
-                guard key.count <= 255,
-                    case .some(.some(let string)) = try Payload(fields: [key: value]).string(key, minLength: 0, maxLength: 255)
-                else { throw Payload.error("Payload validation error: 'Invalid value' on property client_metadata.") }
-                strings[key] = string
+                guard key.count <= 255 else {
+                    throw Payload.error("Payload validation error: 'Invalid value' on property client_metadata.")
+                }
+                strings[key] = try Payload.string(value, named: key, minLength: 0, maxLength: 255)
             }
             clientMetadata = strings
         }
@@ -190,12 +190,6 @@ extension Application {
     /// The application as `/api/v2/clients` answers it; `secret` only where Auth0 shows it (creation, rotation,
     /// a `read:client_keys` token). Settings the record predates show what Gangway does for it.
     public func managementJSON(secret: String?, tenant: Tenant) -> JSONValue {
-        let refresh: [String: JSONValue] = [
-            "rotation_type": "rotating", "expiration_type": "expiring", "leeway": .int(Int64(tenant.settings.refreshTokenReuseLeeway)),
-            "token_lifetime": .int(Int64(tenant.settings.refreshTokenAbsoluteLifetime)),
-            "idle_token_lifetime": .int(Int64(tenant.settings.refreshTokenIdleLifetime)),
-            "infinite_token_lifetime": false, "infinite_idle_token_lifetime": false,
-        ]
         var json: [String: JSONValue] = [
             "client_id": .string(clientId), "name": .string(name), "app_type": .string(kind.rawValue),
             "is_first_party": .bool(isFirstParty ?? true), "oidc_conformant": true, "global": false,
@@ -209,7 +203,7 @@ extension Application {
                 "alg": "RS256", "secret_encoded": false,
                 "lifetime_in_seconds": .int(Int64(idTokenLifetime ?? tenant.settings.idTokenLifetime)),
             ],
-            "refresh_token": .object(refresh.merging(refreshToken ?? [:]) { _, stored in stored }),
+            "refresh_token": .object(RefreshPolicy.settings(of: self, tenant: tenant)),
             "client_metadata": .object((clientMetadata ?? [:]).mapValues(JSONValue.string)),
         ]
         if let description { json["description"] = .string(description) }

@@ -57,25 +57,24 @@ public struct Payload: Sendable {
     /// A string property: nil when absent; `.null` is allowed only when `nullable` (then `.some(nil)`).
     public func string(_ key: String, nullable: Bool = false, minLength: Int = 1, maxLength: Int = 1024) throws(HTTPError) -> String?? {
         guard let value = fields[key] else { return nil }
-        switch value {
-        case .null where nullable:
-            return .some(nil)
-        case .string(let s):
-            if s.utf8.contains(0) {
-                throw Self.error("Payload validation error: 'String must not contain a NUL character' on property \(key).")
-            }
-            if s.count < minLength {
-                throw Self.error(
-                    "Payload validation error: 'String is too short (\(s.count) chars), minimum \(minLength)' on property \(key).")
-            }
-            if s.count > maxLength {
-                throw Self.error(
-                    "Payload validation error: 'String is too long (\(s.count) chars), maximum \(maxLength)' on property \(key).")
-            }
-            return .some(s)
-        default:
-            throw Self.wrongType(key, expected: "string", got: value)
+        if case .null = value, nullable { return .some(nil) }
+        return .some(try Self.string(value, named: key, minLength: minLength, maxLength: maxLength))
+    }
+
+    /// One JSON value that must be a string of `minLength...maxLength` characters without NUL; `name` says where it
+    /// is (`callbacks[2]`, `client_metadata.team`) in the 400.
+    static func string(_ value: JSONValue, named name: String, minLength: Int = 1, maxLength: Int = 1024) throws(HTTPError) -> String {
+        guard case .string(let s) = value else { throw wrongType(name, expected: "string", got: value) }
+        if s.utf8.contains(0) {
+            throw error("Payload validation error: 'String must not contain a NUL character' on property \(name).")
         }
+        if s.count < minLength {
+            throw error("Payload validation error: 'String is too short (\(s.count) chars), minimum \(minLength)' on property \(name).")
+        }
+        if s.count > maxLength {
+            throw error("Payload validation error: 'String is too long (\(s.count) chars), maximum \(maxLength)' on property \(name).")
+        }
+        return s
     }
 
     public func bool(_ key: String) throws(HTTPError) -> Bool? {
@@ -139,9 +138,7 @@ public struct Payload: Sendable {
         guard let items = try array(key, maxItems: maxCount) else { return nil }
         var strings: [String] = []
         for (index, item) in items.enumerated() {
-            let name = "\(key)[\(index)]"
-            guard case .some(.some(let string)) = try Payload(fields: [name: item]).string(name, maxLength: maxLength) else { continue }
-            strings.append(string)
+            strings.append(try Self.string(item, named: "\(key)[\(index)]", maxLength: maxLength))
         }
         return strings
     }

@@ -154,11 +154,9 @@ extension ResourceServers {
     public func deleteResourceServer(_ idOrIdentifier: String?) async throws -> ResourceServer {
         let (api, version) = try await resourceServer(idOrIdentifier)
         guard !isSystem(api) else { throw Self.cannotDeleteSystemAPI }
-        let grants = try await ClientGrants(store: store, tenant: tenant).all(audience: api.identifier)
+        let grants = try await ClientGrants(store: store, tenant: tenant).deletions(audience: api.identifier)
         let outcome = try await store.commit(
-            [.delete(StoreKeys.resourceServer(tenant.id, api.identifier), expectedVersion: version)]
-                + grants.map { .delete($0.key, expectedVersion: $0.version) }
-        )
+            [.delete(StoreKeys.resourceServer(tenant.id, api.identifier), expectedVersion: version)] + grants)
         guard outcome.committed else {
             throw HTTPError(409, "conflict", "The resource server or one of its client grants changed while being deleted; try again.")
         }

@@ -35,7 +35,9 @@ public struct MigrationSource: Codable, Sendable, Equatable {
     public static func newId() -> String { "mgs_" + Random.identifier(length: 16) }
 
     /// The SecretBox context of a source's client secret: a seal copied to another record does not open.
-    public static func secretContext(_ tenant: String, _ id: String) -> String { StoreKeys.migrationSource(tenant, id) + "#client_secret" }
+    public static func secretContext(_ tenant: String, _ id: String) -> String {
+        StoreKeys.clientSecretContext(StoreKeys.migrationSource(tenant, id))
+    }
 
     /// Where `/oauth/token` and `/userinfo` live: `https://<domain>` for a bare host, else the URL as configured.
     public var baseURL: String { Self.baseURL(credentials.domain) }

@@ -45,7 +45,7 @@ public struct PasswordFallback: Sendable {
 
     /// The AES-GCM context binding a sealed secret to its connection record.
     public static func secretContext(tenant: String, connectionId: String) -> String {
-        StoreKeys.connection(tenant, connectionId) + "#client_secret"
+        StoreKeys.clientSecretContext(StoreKeys.connection(tenant, connectionId))
     }
 
     // MARK: - The upstream calls

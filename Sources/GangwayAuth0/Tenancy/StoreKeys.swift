@@ -11,6 +11,10 @@ public enum StoreKeys {
     public static let tenantsPrefix = "tenants/"
     public static func signingKeys(_ tenant: String) -> String { "t/\(tenant)/signing-keys" }
 
+    /// The `SecretBox` context of a `client_secret` sealed inside the record at `recordKey` (an application, a
+    /// connection's password fallback, a migration source): a seal copied to another record does not open.
+    public static func clientSecretContext(_ recordKey: String) -> String { recordKey + "#client_secret" }
+
     // MARK: Credentials
     public static func application(_ tenant: String, _ clientId: String) -> String { applications(tenant) + clientId }
     public static func applications(_ tenant: String) -> String { "t/\(tenant)/applications/" }

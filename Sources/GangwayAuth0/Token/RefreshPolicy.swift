@@ -24,24 +24,41 @@ public struct RefreshPolicy: Sendable, Equatable {
 
     /// The tenant's policy, which an application without `refresh_token` settings follows.
     public init(tenant: Tenant) {
-        self.init(
-            rotating: true, leeway: tenant.settings.refreshTokenReuseLeeway,
-            absoluteLifetime: tenant.settings.refreshTokenAbsoluteLifetime, idleLifetime: tenant.settings.refreshTokenIdleLifetime)
+        self.init(settings: Self.tenantSettings(tenant))
     }
 
     /// `application`'s settings over the tenant's (`expiration_type: non-expiring` and the `infinite_*` flags lift a limit).
     public init(application: Application, tenant: Tenant) {
-        self.init(tenant: tenant)
-        guard let settings = application.refreshToken else { return }
-        if let rotation = settings["rotation_type"]?.stringValue { rotating = rotation == "rotating" }
-        if let leeway = settings["leeway"]?.intValue { self.leeway = Int(leeway) }
-        if let lifetime = settings["token_lifetime"]?.intValue { absoluteLifetime = Int(lifetime) }
-        if let idle = settings["idle_token_lifetime"]?.intValue { idleLifetime = Int(idle) }
-        if settings["infinite_token_lifetime"]?.boolValue == true { absoluteLifetime = nil }
-        if settings["infinite_idle_token_lifetime"]?.boolValue == true { idleLifetime = nil }
-        if settings["expiration_type"]?.stringValue == "non-expiring" {
-            absoluteLifetime = nil
-            idleLifetime = nil
+        self.init(settings: Self.settings(of: application, tenant: tenant))
+    }
+
+    /// The effective `refresh_token` object: the tenant's values, overlaid by what the application stored. The one
+    /// source of both the policy and what `GET /api/v2/clients/{id}` shows, so the two cannot disagree.
+    public static func settings(of application: Application, tenant: Tenant) -> [String: JSONValue] {
+        tenantSettings(tenant).merging(application.refreshToken ?? [:]) { _, stored in stored }
+    }
+
+    /// The tenant's behaviour in Auth0's `refresh_token` terms.
+    static func tenantSettings(_ tenant: Tenant) -> [String: JSONValue] {
+        [
+            "rotation_type": "rotating", "expiration_type": "expiring", "leeway": .int(Int64(tenant.settings.refreshTokenReuseLeeway)),
+            "token_lifetime": .int(Int64(tenant.settings.refreshTokenAbsoluteLifetime)),
+            "idle_token_lifetime": .int(Int64(tenant.settings.refreshTokenIdleLifetime)),
+            "infinite_token_lifetime": false, "infinite_idle_token_lifetime": false,
+        ]
+    }
+
+    /// Reads an effective `refresh_token` object (every field present: `settings(of:tenant:)` made it).
+    init(settings: [String: JSONValue]) {
+        let expiring = settings["expiration_type"]?.stringValue != "non-expiring"
+        func lifetime(_ key: String, unlessInfinite flag: String) -> Int? {
+            guard expiring, settings[flag]?.boolValue != true else { return nil }
+            return settings[key]?.intValue.map { Int($0) }
         }
+        self.init(
+            rotating: settings["rotation_type"]?.stringValue == "rotating",
+            leeway: settings["leeway"]?.intValue.map { Int($0) } ?? 0,
+            absoluteLifetime: lifetime("token_lifetime", unlessInfinite: "infinite_token_lifetime"),
+            idleLifetime: lifetime("idle_token_lifetime", unlessInfinite: "infinite_idle_token_lifetime"))
     }
 }

@@ -161,7 +161,7 @@ final class RuntimeAPIConnection {
     private func readResponse(deadline: ContinuousClock.Instant?) throws(AttemptFailure) -> Response {
         var headEnd: Int?
         while headEnd == nil {
-            headEnd = Self.endOfHead(buffer)
+            headEnd = HTTPHeaderLine.endOfHead(buffer)
             if headEnd != nil { break }
             guard buffer.count < 64 * 1024 else { throw AttemptFailure(description: "response head too large", beforeResponse: false) }
             let wasEmpty = buffer.isEmpty
@@ -240,17 +240,6 @@ final class RuntimeAPIConnection {
             body += buffer[..<size]
             buffer.removeFirst(size + 2)
         }
-    }
-}
-
-extension RuntimeAPIConnection {
-    /// The index just past the blank line (CRLF CRLF) that ends a response head, if it has arrived.
-    fileprivate static func endOfHead(_ bytes: [UInt8]) -> Int? {
-        guard bytes.count >= 4 else { return nil }
-        for i in 3..<bytes.count where bytes[i] == 10 && bytes[i - 1] == 13 && bytes[i - 2] == 10 && bytes[i - 3] == 13 {
-            return i + 1
-        }
-        return nil
     }
 }
 

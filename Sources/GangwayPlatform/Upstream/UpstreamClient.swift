@@ -320,7 +320,7 @@ private final class ResponseBox {
     }
 }
 
-/// One `Name: value` line of an HTTP/1.1 head, as both HTTP clients here read it (libcurl's header callback
+/// One `Name: value` line of an HTTP/1.1 head (and where a head ends), as both HTTP clients here read it (libcurl's header callback
 /// and the Runtime API connection): name lower-cased, value without surrounding blanks, a repeated name
 /// joined with ", ". Lines without a colon (the status line) are ignored.
 enum HTTPHeaderLine {
@@ -329,6 +329,15 @@ enum HTTPHeaderLine {
         let name = String(decoding: line[..<colon], as: UTF8.self).lowercased()
         let value = String(decoding: trimmed(line[line.index(after: colon)...]), as: UTF8.self)
         headers[name] = headers[name].map { $0 + ", " + value } ?? value
+    }
+
+    /// The index just past the blank line (CRLF CRLF) that ends a head, if it has arrived.
+    static func endOfHead(_ bytes: [UInt8]) -> Int? {
+        guard bytes.count >= 4 else { return nil }
+        for i in 3..<bytes.count where bytes[i] == 10 && bytes[i - 1] == 13 && bytes[i - 2] == 10 && bytes[i - 3] == 13 {
+            return i + 1
+        }
+        return nil
     }
 
     /// Without leading and trailing spaces and tabs.
