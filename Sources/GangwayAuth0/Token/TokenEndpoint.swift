@@ -60,8 +60,12 @@ public final class TokenEndpoint {
         guard let (api, _) = try await ResourceServers(store: store, tenant: tenant).get(identifier: audience) else {
             throw HTTPError(403, "access_denied", "Service not found: \(audience)")
         }
+        apiRead = api
         return api
     }
+
+    /// The API `api(_:)` read for this request, so that `issue` does not read it again.
+    private var apiRead: ResourceServer?
 
     /// The end user's IP: `auth0-forwarded-for` when an authenticated confidential client relays it, else the caller's.
     public var ip: String {
@@ -216,9 +220,13 @@ public final class TokenEndpoint {
     ) async throws -> [String: JSONValue] {
         let ring = try await KeyRing.load(store, tenant: tenant, secrets: try? SecretBox(configuration: configuration))
         var grant = grant
-        // The API's token_lifetime, for every grant (a refresh reads the API as it is now).
+        // The API's token_lifetime, for every grant (a refresh reads the API as it is now; the other grants read it
+        // already, through `api(_:)`).
         if grant.accessTokenLifetime == nil, let audience = grant.audience {
-            grant.accessTokenLifetime = try await ResourceServers(store: store, tenant: tenant).get(identifier: audience)?.0.tokenLifetime
+            let api =
+                apiRead?.identifier == audience
+                ? apiRead : try await ResourceServers(store: store, tenant: tenant).get(identifier: audience)?.0
+            grant.accessTokenLifetime = api?.tokenLifetime
         }
         var refresh = refreshToken
         if startsFamily, refresh == nil, let user = grant.user, grant.scopes.contains("offline_access") {
