@@ -8,8 +8,9 @@ import Synchronization
 ///
 /// A body under the per-request limit is still held whole, and several copies of it while it becomes an event and
 /// waits for its function: fifty concurrent 6 MiB uploads took the gateway to 1 GB. So a request takes its body's
-/// bytes out of this budget before reading them (its `Content-Length`, or a chunked body's bytes as they come), keeps
-/// them until its answer is ready, and waits in line (first come, first served) when the budget is spent; one that
+/// bytes out of this budget once, before reading them (its `Content-Length`; a chunked body the whole per-request
+/// limit, the unused part given back once it is read), keeps them until its answer is ready, and waits in line
+/// (first come, first served) when the budget is spent; one that
 /// waited too long is answered 503. When the last large body is done, the freed heap goes back to the system.
 final class BodyBudget: Sendable {
     let capacity: Int
