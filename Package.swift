@@ -9,6 +9,11 @@ let functions = try! FileManager.default.contentsOfDirectory(atPath: Context.pac
     .filter { FileManager.default.fileExists(atPath: Context.packageDirectory + "/functions/\($0)/main.swift") }
     .sorted()
 
+/// What a function links beyond the core, when it needs more.
+let functionDependencies: [String: [Target.Dependency]] = [
+    "login": [.product(name: "Mustache", package: "swift-mustache")]
+]
+
 let package = Package(
     name: "Gangway",
     platforms: [.macOS(.v15)],
@@ -21,6 +26,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
+        // The hosted login page's templates (functions/login only: it imports Foundation, see HTMLText.swift).
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
         // Already under Hummingbird; named so the gateway can import them.
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
@@ -98,7 +105,7 @@ let package = Package(
     ]
         + functions.map {
             .executableTarget(
-                name: $0, dependencies: ["GangwayAuth0"], path: "functions/\($0)",
+                name: $0, dependencies: ["GangwayAuth0"] + (functionDependencies[$0] ?? []), path: "functions/\($0)",
                 // Functions ship with the Swift runtime linked in statically: a cold start is our product's latency
                 // and skips loading a dozen shared objects. (Set per target, not with --static-swift-stdlib: the
                 // `gangway` gateway stays dynamic so NIO can take over Swift's global executor; see Gateway.swift.)

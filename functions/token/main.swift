@@ -1,5 +1,6 @@
 // POST /oauth/token — the OAuth 2.0 token endpoint, as Auth0 speaks it (issue 3; shared/reference/auth0-compat.md).
-// Bodies: JSON or form; a JSON null or "" counts as not sent. Clients: client_secret_post or client_secret_basic.
+// Bodies: JSON or form; a JSON null or "" counts as not sent. Clients: client_secret_post, client_secret_basic, or none
+// (public clients: SPAs and native apps, which prove the code with PKCE instead).
 // Every answer, errors included, carries Cache-Control: no-store. Every outcome writes a tenant log event.
 import FoundationEssentials
 import GangwayAuth0
@@ -67,6 +68,22 @@ struct TokenFunction: FunctionHandler {
                     connection: old.connection, refreshToken: replacement, startsFamily: false, successType: .successRefreshTokenExchange,
                     description: "Successful refresh token exchange"
                 )
+
+            case .authorizationCode:
+                // The code /authorize gave this client, with the redirect_uri it was sent to and the PKCE verifier
+                // of its challenge (public clients: always). Single use: a replay revokes what the first exchange gave.
+                let (code, tokenId, family) = try await token.redeemAuthorizationCode(
+                    try p.required("code"), redirectURI: try p.optional("redirect_uri"), verifier: try p.optional("code_verifier"))
+                guard let user = try? await token.activeUser(code.userId) else { throw TokenEndpoint.invalidCode }
+                var grant = TokenGrant(
+                    client: client.application, subject: user.userId, user: user, audience: code.request.audience,
+                    scopes: code.request.scopes, gty: "authorization_code", nonce: code.request.nonce, authTime: code.authTime)
+                grant.sid = code.sid
+                grant.tokenId = tokenId
+                if let audience = code.request.audience { _ = try await token.api(audience) }
+                return try await token.issue(
+                    grant, connection: code.connection, refreshFamily: family, successType: .successCodeExchange,
+                    description: "Authorization Code for Access Token")
 
             case .clientCredentials:
                 guard let api = try await token.api(p.optional("audience")) else {

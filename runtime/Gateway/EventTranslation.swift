@@ -51,6 +51,7 @@ enum EventTranslation {
             if let field = HTTPField.Name(name) { headers[field] = value }
         }
         headers[HTTPField.Name("apigw-requestid")!] = requestId
+        for cookie in response.cookies ?? [] { headers.append(HTTPField(name: .setCookie, value: cookie)) }
         let body: [UInt8] =
             response.isBase64Encoded ? Array(Data(base64Encoded: response.body) ?? Data()) : Array(response.body.utf8)
         let status = (100...599).contains(response.statusCode) ? response.statusCode : 502

@@ -15,7 +15,9 @@ public struct GrantType: RawRepresentable, Codable, Hashable, Sendable, CustomSt
     public static let refreshToken = GrantType("refresh_token")
     public static let clientCredentials = GrantType("client_credentials")
     public static let authorizationCode = GrantType("authorization_code")
+    /// Not a token-endpoint grant: `/authorize` answering `id_token` / `token` directly (auth0.js v9).
+    public static let implicit = GrantType("implicit")
 
     /// What `POST /oauth/token` implements today (discovery advertises exactly these).
-    public static let supported: [GrantType] = [.password, .passwordRealm, .refreshToken, .clientCredentials]
+    public static let supported: [GrantType] = [.authorizationCode, .password, .passwordRealm, .refreshToken, .clientCredentials]
 }

@@ -28,6 +28,18 @@ public enum LogEventType: String, Codable, Sendable, CaseIterable {
     case successClientCredentialsExchange = "seccft"
     /// `feccft`: Failed exchange of Client Credentials for Access Token.
     case failedClientCredentialsExchange = "feccft"
+    /// `ssa`: Success Silent Auth (`prompt=none` answered from the browser session).
+    case successSilentAuth = "ssa"
+    /// `fsa`: Failed Silent Auth (`prompt=none` without a usable session: `login_required`, `consent_required`).
+    case failedSilentAuth = "fsa"
+    /// `seacft`: Success Exchange, Authorization Code for Access Token.
+    case successCodeExchange = "seacft"
+    /// `feacft`: Failed Exchange, Authorization Code for Access Token.
+    case failedCodeExchange = "feacft"
+    /// `slo`: Success Logout.
+    case successLogout = "slo"
+    /// `flo`: Failed Logout (a logout refused: an unlisted returnTo, a bad id_token_hint).
+    case failedLogout = "flo"
     /// `sapi`: Success API Operation (a Management API write).
     case successAPIOperation = "sapi"
     /// `fapi`: Failed API Operation.

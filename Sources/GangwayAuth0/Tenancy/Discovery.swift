@@ -9,6 +9,7 @@ public struct DiscoveryDocument: Codable, Sendable {
     public var userinfoEndpoint: String
     public var jwksUri: String
     public var revocationEndpoint: String
+    public var endSessionEndpoint: String
     public var scopesSupported: [String]
     public var responseTypesSupported: [String]
     public var responseModesSupported: [String]
@@ -17,6 +18,8 @@ public struct DiscoveryDocument: Codable, Sendable {
     public var tokenEndpointAuthMethodsSupported: [String]
     public var claimsSupported: [String]
     public var grantTypesSupported: [String]
+    public var codeChallengeMethodsSupported: [String]
+    public var requestParameterSupported: Bool
     public var requestUriParameterSupported: Bool
 
     /// The wire names are OpenID Connect Discovery 1.0's.
@@ -27,6 +30,7 @@ public struct DiscoveryDocument: Codable, Sendable {
         case userinfoEndpoint = "userinfo_endpoint"
         case jwksUri = "jwks_uri"
         case revocationEndpoint = "revocation_endpoint"
+        case endSessionEndpoint = "end_session_endpoint"
         case scopesSupported = "scopes_supported"
         case responseTypesSupported = "response_types_supported"
         case responseModesSupported = "response_modes_supported"
@@ -35,6 +39,8 @@ public struct DiscoveryDocument: Codable, Sendable {
         case tokenEndpointAuthMethodsSupported = "token_endpoint_auth_methods_supported"
         case claimsSupported = "claims_supported"
         case grantTypesSupported = "grant_types_supported"
+        case codeChallengeMethodsSupported = "code_challenge_methods_supported"
+        case requestParameterSupported = "request_parameter_supported"
         case requestUriParameterSupported = "request_uri_parameter_supported"
     }
 
@@ -46,9 +52,11 @@ public struct DiscoveryDocument: Codable, Sendable {
         userinfoEndpoint = base + "userinfo"
         jwksUri = base + ".well-known/jwks.json"
         revocationEndpoint = base + "oauth/revoke"
+        endSessionEndpoint = base + "oidc/logout"
         scopesSupported = ["openid", "profile", "email", "offline_access"]
-        responseTypesSupported = ["code"]
-        responseModesSupported = ["query", "form_post"]
+        // Exactly what /authorize answers (AuthorizationRequest): no hybrid types.
+        responseTypesSupported = AuthorizationRequest.ResponseType.supported
+        responseModesSupported = AuthorizationRequest.ResponseMode.allCases.map(\.rawValue)
         subjectTypesSupported = ["public"]
         idTokenSigningAlgValuesSupported = ["RS256"]
         // `none`: public clients (SPAs, native apps) send only their client_id (`token_endpoint_auth_method`).
@@ -57,7 +65,9 @@ public struct DiscoveryDocument: Codable, Sendable {
             "aud", "auth_time", "email", "email_verified", "exp", "family_name", "given_name", "iat", "iss",
             "name", "nickname", "picture", "preferred_username", "sub", "updated_at",
         ]
-        grantTypesSupported = GrantType.supported.map(\.rawValue)
+        grantTypesSupported = (GrantType.supported + [.implicit]).map(\.rawValue)
+        codeChallengeMethodsSupported = ["S256"]
+        requestParameterSupported = false
         requestUriParameterSupported = false
     }
 }

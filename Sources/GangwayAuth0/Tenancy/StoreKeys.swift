@@ -52,6 +52,17 @@ public enum StoreKeys {
     /// Present when a refresh-token family has been revoked (a rotated token was reused).
     public static func refreshTokenFamily(_ tenant: String, _ family: String) -> String { "t/\(tenant)/refresh-token-families/\(family)" }
 
+    // MARK: Authorization (browser logins)
+    /// A browser session, by the SHA-256 (hex) of the id its cookie carries: the store never holds the cookie value.
+    public static func session(_ tenant: String, hash: String) -> String { sessions(tenant) + hash }
+    public static func sessions(_ tenant: String) -> String { "t/\(tenant)/sessions/" }
+    /// A login transaction: an `/authorize` request waiting for the user on the hosted login page.
+    public static func loginTransaction(_ tenant: String, _ id: String) -> String { "t/\(tenant)/login-transactions/\(id)" }
+    /// An authorization code, by its SHA-256 (hex).
+    public static func authorizationCode(_ tenant: String, hash: String) -> String { "t/\(tenant)/authorization-codes/\(hash)" }
+    /// Present while an access token (by its `jti`) is revoked: tokens from a reused authorization code.
+    public static func revokedAccessToken(_ tenant: String, jti: String) -> String { "t/\(tenant)/revoked-access-tokens/\(jti)" }
+
     // MARK: Log events
     public static func log(_ tenant: String, _ logId: String) -> String { logs(tenant) + logId }
     public static func logs(_ tenant: String) -> String { "t/\(tenant)/logs/" }

@@ -12,6 +12,8 @@ public struct Tenant: Codable, Sendable, Equatable {
     public var defaultConnection: String
     public var settings: Settings
     public var createdAt: Date
+    /// Where `/v2/logout` without a `client_id` may send the browser back to (Auth0's tenant-level list).
+    public var allowedLogoutURLs: [String]? = nil
 
     public struct Settings: Codable, Sendable, Equatable {
         public var accessTokenLifetime: Int = 86_400
@@ -29,12 +31,16 @@ public struct Tenant: Codable, Sendable, Equatable {
         /// Lazy migration: the total time (milliseconds) one request may spend on upstream Auth0 calls
         /// (password fallback, refresh-token re-mint), retries included.
         public var upstreamTimeoutMs: Int = 3_000
+        /// Browser sessions (seconds), Auth0's defaults: a session ends after 3 days without activity
+        /// (`idle_session_lifetime`) and 7 days after its login whatever happens (`session_lifetime`).
+        public var sessionIdleLifetime: Int = 259_200
+        public var sessionAbsoluteLifetime: Int = 604_800
         public init() {}
 
         enum CodingKeys: String, CodingKey {
             case accessTokenLifetime, idTokenLifetime, refreshTokenAbsoluteLifetime, refreshTokenIdleLifetime
             case bruteForceLimit, bruteForceWindow, bruteForceBlockDuration, refreshTokenReuseLeeway
-            case upstreamTimeoutMs
+            case upstreamTimeoutMs, sessionIdleLifetime, sessionAbsoluteLifetime
         }
 
         /// Every field is optional in stored records: settings added later take their defaults in old tenants.
@@ -51,6 +57,8 @@ public struct Tenant: Codable, Sendable, Equatable {
             bruteForceBlockDuration = try value(.bruteForceBlockDuration, d.bruteForceBlockDuration)
             refreshTokenReuseLeeway = try value(.refreshTokenReuseLeeway, d.refreshTokenReuseLeeway)
             upstreamTimeoutMs = try value(.upstreamTimeoutMs, d.upstreamTimeoutMs)
+            sessionIdleLifetime = try value(.sessionIdleLifetime, d.sessionIdleLifetime)
+            sessionAbsoluteLifetime = try value(.sessionAbsoluteLifetime, d.sessionAbsoluteLifetime)
         }
     }
 

@@ -65,11 +65,11 @@ public struct RefreshTokens: Sendable {
     /// Starts a new family (a login) and returns its first token.
     public func issue(
         clientId: String, userId: String, connection: String?, scope: [String], audience: String?, gty: String, authTime: Int64,
-        policy: RefreshPolicy
+        policy: RefreshPolicy, familyId: String? = nil
     ) async throws -> String {
         let now = Self.now()
         let record = Record(
-            familyId: Random.token(bytes: 16), clientId: clientId, userId: userId, connection: connection, scope: scope,
+            familyId: familyId ?? Random.token(bytes: 16), clientId: clientId, userId: userId, connection: connection, scope: scope,
             audience: audience, gty: gty, authTime: authTime, familyCreatedAt: now, issuedAt: now, state: .active
         )
         return try await save(record, policy)
@@ -177,6 +177,11 @@ public struct RefreshTokens: Sendable {
         }
         try await revokeFamily(record, policy, reason: "revoked by its client")
         return record
+    }
+
+    /// Revokes a family by its id, for good (its tokens' lifetimes depend on settings that may change later).
+    public func revokeFamily(id: String, reason: String) async throws {
+        _ = try await store.insertJSONIfAbsent(familyKey(id), FamilyRevocation(revokedAt: Self.now(), reason: reason), ttl: nil)
     }
 
     /// Revokes every token of a family at once (they all check the family before use), for as long as they live.

@@ -34,16 +34,43 @@ public final class TokenEndpoint {
         _ request: FunctionRequest, _ context: FunctionContext, _ body: (TokenEndpoint) async throws -> [String: JSONValue]
     ) async throws -> GatewayResponse {
         var endpoint: TokenEndpoint?
+        var response: GatewayResponse
         do {
             let token = try await TokenEndpoint(request: request, context: context)
             endpoint = token
-            return try .json(200, try await body(token), headers: noStore)
+            if request.method == "OPTIONS" { return try await CORS.preflight(request, store: token.store, tenant: token.tenant) }
+            response = try .json(200, try await body(token), headers: noStore)
         } catch let thrown as any HTTPAnswerable where thrown.httpError != nil {
             var error = thrown.httpError!
             await endpoint?.logFailure(error)
             error.headers.merge(noStore) { current, _ in current }
-            return ErrorShape.oauth.response(for: error)
+            response = ErrorShape.oauth.response(for: error)
         }
+        // A browser application's call: answered to its origin when the application registered it (errors too, so
+        // that the application can read why).
+        if let endpoint, let origin = request.header("origin") {
+            let app = try? await endpoint.callingApplication()
+            response.headers.merge(CORS.headers(origin: origin, app: app)) { _, new in new }
+        }
+        return response
+    }
+
+    /// The application the request names (authenticated or not): whose registered origins CORS answers.
+    func callingApplication() async throws -> Application? {
+        if let client { return client.application }
+        guard let id = try parameters.optional("client_id") ?? ClientAuthentication.basicCredentials(request)?.id else { return nil }
+        return try await store.getCachedJSON(Application.self, StoreKeys.application(tenant.id, id))?.0
+    }
+
+    /// The password-login steps for the hosted login page (`functions/login`): the same brute-force protection,
+    /// upstream fallback and log events as the password grant, on behalf of the application whose `/authorize`
+    /// began the login (a browser proves no client secret; its IP is the caller's).
+    public static func forLoginPage(_ request: FunctionRequest, _ context: FunctionContext, application: Application) async throws
+        -> TokenEndpoint
+    {
+        let endpoint = try await TokenEndpoint(request: request, context: context)
+        endpoint.client = AuthenticatedClient(application: application, authenticated: false)
+        return endpoint
     }
 
     // MARK: - Steps every grant shares
@@ -97,6 +124,7 @@ public final class TokenEndpoint {
             switch grantType {
             case .refreshToken: .failedRefreshTokenExchange
             case .clientCredentials: .failedClientCredentialsExchange
+            case .authorizationCode: .failedCodeExchange
             default: .failedPasswordExchange
             }
         await record(type, error.message, userName: try? parameters.optional("username"), connection: try? parameters.optional("realm"))
@@ -194,6 +222,39 @@ public final class TokenEndpoint {
         return user
     }
 
+    // MARK: - Authorization codes
+
+    /// Auth0's answer to every refused code (unknown, expired, used, another client's, another redirect_uri).
+    public static let invalidCode = HTTPError(403, "invalid_grant", "Invalid authorization code")
+
+    /// Exchanges an authorization code once. A second use answers `invalid_grant` and revokes what the first
+    /// exchange issued (RFC 6749 §4.1.2). Returns the code's record and the ids the tokens must be issued under.
+    public func redeemAuthorizationCode(
+        _ code: String, redirectURI: String?, verifier: String?
+    ) async throws -> (code: AuthorizationCode, tokenId: String, refreshFamily: String) {
+        guard let client else { throw ClientAuthentication.unauthorized }
+        let tokenId = Random.token(bytes: 16)
+        let family = Random.token(bytes: 16)
+        let codes = AuthorizationCodes(store: store, tenant: tenant)
+        do {
+            let record = try await codes.redeem(
+                code, client: client.application, redirectURI: redirectURI, verifier: verifier, accessTokenId: tokenId,
+                // At most the longest lifetime an access token can have here: the record only needs to outlive it.
+                accessTokenExpiresAt: Int64(Date.now.timeIntervalSince1970) + Int64(AuthorizationCode.memory), refreshFamily: family)
+            return (record, tokenId, family)
+        } catch AuthorizationCodes.Failure.reused(let spent) {
+            try await codes.revokeIssued(by: spent)
+            await record(.failedCodeExchange, "Authorization code reused; the tokens it gave are revoked.", userId: spent.userId)
+            throw Self.invalidCode
+        } catch AuthorizationCodes.Failure.invalid(let why) {
+            await record(.failedCodeExchange, "Invalid authorization code: \(why).")
+            throw Self.invalidCode
+        } catch AuthorizationCodes.Failure.verifier(let why) {
+            await record(.failedCodeExchange, why)
+            throw HTTPError(403, "invalid_grant", why)
+        }
+    }
+
     // MARK: - Client credentials
 
     /// The client grant letting `client` call `api`; 403 `access_denied` in Auth0's words when there is none.
@@ -216,7 +277,7 @@ public final class TokenEndpoint {
     /// `startsFamily`: whether a grant of `offline_access` without one begins a new refresh-token family (a login).
     public func issue(
         _ grant: TokenGrant, connection: String? = nil, refreshToken: String? = nil, startsFamily: Bool = true,
-        successType: LogEventType, description: String, details: [String: JSONValue]? = nil
+        refreshFamily: String? = nil, successType: LogEventType, description: String, details: [String: JSONValue]? = nil
     ) async throws -> [String: JSONValue] {
         let ring = try await KeyRing.load(store, tenant: tenant, secrets: try? SecretBox(configuration: configuration))
         var grant = grant
@@ -234,7 +295,7 @@ public final class TokenEndpoint {
                 clientId: grant.client.clientId, userId: user.userId, connection: connection, scope: grant.scopes,
                 audience: grant.audience, gty: grant.gty.stringValue ?? "password",
                 authTime: grant.authTime ?? Int64(Date.now.timeIntervalSince1970),
-                policy: RefreshPolicy(application: grant.client, tenant: tenant)
+                policy: RefreshPolicy(application: grant.client, tenant: tenant), familyId: refreshFamily
             )
         }
         let body = try TokenIssuer(ring: ring).response(grant, refreshToken: refresh)

@@ -17,6 +17,10 @@ public struct TokenGrant: Sendable {
     public var authTime: Int64?
     /// The API's `token_lifetime` (seconds); nil: the tenant's `accessTokenLifetime`. `TokenEndpoint.issue` sets it.
     public var accessTokenLifetime: Int?
+    /// The browser session's `sid` (logins through /authorize), for the ID token.
+    public var sid: String?
+    /// The access token's `jti` when the caller must know it (a code exchange records it, to revoke on reuse).
+    public var tokenId: String?
 
     public init(
         client: Application, subject: String, user: User?, audience: String?, scopes: [String], gty: JSONValue,
@@ -60,12 +64,17 @@ public struct TokenIssuer: Sendable {
             "iss": .string(tenant.issuer), "sub": .string(grant.subject), "aud": accessTokenAudience(grant),
             "azp": .string(grant.client.clientId), "scope": .string(Scopes.string(grant.scopes)),
             "iat": .int(now), "exp": .int(now + accessTokenLifetime(grant)),
-            "jti": .string(Random.token(bytes: 16)), "gty": grant.gty,
+            "jti": .string(grant.tokenId ?? Random.token(bytes: 16)), "gty": grant.gty,
         ]
         return try ring.sign(claims, type: AccessToken.type)
     }
 
-    public func idToken(_ grant: TokenGrant, user: User, now: Int64) throws -> String {
+    /// OIDC Core §3.1.3.6: the left half of the access token's SHA-256, base64url (RS256).
+    public static func atHash(_ accessToken: String) -> String { Base64URL.encode(Digest.sha256(accessToken).prefix(16)) }
+
+    /// `accessToken`: the one /authorize issues beside it in the implicit flow, whose `at_hash` it then carries
+    /// (OIDC Core §3.2.2.10); token endpoint answers leave it out, as Auth0's do.
+    public func idToken(_ grant: TokenGrant, user: User, now: Int64, accessToken: String? = nil) throws -> String {
         var claims = user.claims(scopes: Set(grant.scopes))
         claims["iss"] = .string(tenant.issuer)
         claims["aud"] = .string(grant.client.clientId)
@@ -75,14 +84,17 @@ public struct TokenIssuer: Sendable {
         claims["exp"] = .int(now + Int64(grant.client.idTokenLifetime ?? tenant.settings.idTokenLifetime))
         if let authTime = grant.authTime { claims["auth_time"] = .int(authTime) }
         if let nonce = grant.nonce { claims["nonce"] = .string(nonce) }
+        if let sid = grant.sid { claims["sid"] = .string(sid) }
+        if let accessToken { claims["at_hash"] = .string(Self.atHash(accessToken)) }
         return try ring.sign(claims, type: "JWT")
     }
 
     /// `{access_token, token_type, expires_in, scope, id_token?, refresh_token?}`.
     public func response(_ grant: TokenGrant, refreshToken: String?) throws -> [String: JSONValue] {
         let now = Int64(Date.now.timeIntervalSince1970)
+        let access = try accessToken(grant, now: now)
         var body: [String: JSONValue] = [
-            "access_token": .string(try accessToken(grant, now: now)), "token_type": "Bearer",
+            "access_token": .string(access), "token_type": "Bearer",
             "expires_in": .int(accessTokenLifetime(grant)), "scope": .string(Scopes.string(grant.scopes)),
         ]
         if let user = grant.user, grant.scopes.contains("openid") {

@@ -22,6 +22,12 @@ extension FunctionContext {
             throw BearerChallenge.insufficientScope(
                 realm: tenant.issuer, scope: "openid", "The access token was not granted the openid scope.")
         }
+        // Tokens from an authorization code die with the code's replay (RFC 6749 §4.1.2); only those are looked up.
+        if token.claims["gty"]?.stringValue == "authorization_code", let jti = token.claims["jti"]?.stringValue,
+            try await AuthorizationCodes.isRevoked(jti: jti, store: store, tenant: tenant)
+        {
+            throw BearerChallenge.invalidToken(realm: tenant.issuer, "The access token has been revoked.")
+        }
         guard !token.isMachineToMachine, let (user, _) = try await UserDirectory(store: store, tenant: tenant).get(token.subject) else {
             throw BearerChallenge.invalidToken(realm: tenant.issuer, "The token's user does not exist.")
         }

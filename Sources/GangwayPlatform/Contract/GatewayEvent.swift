@@ -78,12 +78,22 @@ public struct GatewayResponse: Codable, Sendable, Equatable {
     public var headers: [String: String]
     public var body: String
     public var isBase64Encoded: Bool
+    /// `Set-Cookie` values, one per cookie (payload format 2.0 keeps them apart from `headers`, which cannot repeat).
+    public var cookies: [String]?
 
-    public init(statusCode: Int, headers: [String: String] = [:], body: String = "", isBase64Encoded: Bool = false) {
+    public init(
+        statusCode: Int, headers: [String: String] = [:], body: String = "", isBase64Encoded: Bool = false, cookies: [String]? = nil
+    ) {
         self.statusCode = statusCode
         self.headers = headers
         self.body = body
         self.isBase64Encoded = isBase64Encoded
+        self.cookies = cookies
+    }
+
+    /// Adds a `Set-Cookie`.
+    public mutating func setCookie(_ cookie: SetCookie) {
+        cookies = (cookies ?? []) + [cookie.headerValue]
     }
 
     /// A JSON answer; identity endpoints never want their answers cached.

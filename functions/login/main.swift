@@ -1,0 +1,74 @@
+// GET|POST /u/login — the hosted login page (issue 13; shared/reference/auth0-authorize.md §2, §7, §9).
+//
+// GET /u/login?state=<transaction>: the form, for a login transaction this browser began at /authorize (its
+// binding cookie). Each showing carries a new CSRF token.
+// POST /u/login: refused with a 403 page when it comes from another site (Origin, Sec-Fetch-Site), without this
+// browser's transaction cookie, or without the CSRF token its page showed. Then exactly the password grant's login:
+// brute-force protection, the local hash, else the connection's lazy-migration fallback to the old Auth0 tenant,
+// the same log events (`s`, `fp`, `fu`, `limit_wc`, `spm`) and one answer for every failure ("Wrong email or
+// password."), shown on the form again (400). Success starts a new browser session (cookies `auth0` and
+// `auth0_compat`; a session the browser had is ended) and 303s to /authorize/resume, which answers the application.
+import FoundationEssentials
+import GangwayAuth0
+
+struct LoginFunction: FunctionHandler {
+    let name = "login"
+    let errors = ErrorShape.oauth
+
+    func handle(_ request: FunctionRequest, _ context: FunctionContext) async throws -> GatewayResponse {
+        let store = try context.store()
+        let tenant = try await TenantDirectory(store: store).tenant(for: request)
+        let transactions = LoginTransactions(store: store, tenant: tenant)
+        func refuse(_ status: Int, _ why: String) -> GatewayResponse {
+            BrowserPage.error(status: status, error: "invalid_request", description: why, trackingId: request.requestId)
+        }
+
+        if request.method == "POST" {
+            // A cross-site form post is a login CSRF attempt whatever it carries.
+            if let site = request.header("sec-fetch-site"), site != "same-origin" {
+                return refuse(403, "Cross-site login requests are refused.")
+            }
+            if let origin = request.header("origin"), origin != CallbackURLs.origin(of: tenant.issuer) {
+                return refuse(403, "Cross-site login requests are refused.")
+            }
+        }
+        let parameters = request.method == "POST" ? try TokenParameters(request) : nil
+        guard let id = try parameters?.optional("state") ?? request.query("state"),
+            let transaction = try await transactions.get(id, from: request)
+        else { return refuse(400, "The login session is unknown or has expired. Please go back to the application and start again.") }
+        guard let app = try await store.getCachedJSON(Application.self, StoreKeys.application(tenant.id, transaction.request.clientId))?.0
+        else { return refuse(400, "Unknown client: \(transaction.request.clientId)") }
+
+        func page(error: String? = nil, username: String? = nil, status: Int = 200) async throws -> GatewayResponse {
+            LoginPage.render(
+                .init(
+                    applicationName: app.name, state: id, csrf: try await transactions.renewCSRF(id),
+                    username: username ?? transaction.request.loginHint ?? "", error: error), status: status)
+        }
+        guard let form = parameters else { return try await page() }
+        guard LoginTransactions.csrfMatches(try form.optional("csrf"), transaction) else {
+            return refuse(403, "Invalid or missing CSRF token. Please go back to the application and start again.")
+        }
+
+        let login = try await TokenEndpoint.forLoginPage(request, context, application: app)
+        let username = try form.optional("username") ?? ""
+        do {
+            let connection = try await login.databaseConnection(named: transaction.request.connection ?? tenant.defaultConnection)
+            let user = try await login.passwordLogin(connection, username: username, password: try form.required("password"))
+            let sessions = Sessions(store: store, tenant: tenant)
+            let old = try await sessions.current(request)?.id
+            let (sessionId, _) = try await sessions.start(userId: user.userId, connection: connection.name, replacing: old)
+            try await transactions.complete(id, sessionId: sessionId)
+            await login.record(.successLogin, "Successful login", user: user, connection: connection.name)
+            // 303: the browser follows with a GET, never re-posting the password (RFC 9700 §4.12).
+            var response = GatewayResponse(
+                statusCode: 303, headers: ["location": tenant.issuer + "authorize/resume?state=" + id, "cache-control": "no-store"])
+            for cookie in sessions.cookies(sessionId) { response.setCookie(cookie) }
+            return response
+        } catch let thrown as any HTTPAnswerable where thrown.httpError.map({ $0.status < 500 }) == true {
+            return try await page(error: thrown.httpError!.message, username: username, status: 400)
+        }
+    }
+}
+
+await Function.run(LoginFunction())
