@@ -67,7 +67,8 @@ public struct Sessions: Sendable {
 
     /// Records activity (the idle limit counts from here) and the application answered.
     public func touch(_ id: String, client: String) async throws {
-        try await store.update(BrowserSession.self, at: key(id), ttl: { self.ttl($0) }) { session in
+        let lifetime = { (session: BrowserSession) -> Duration? in self.ttl(session) }
+        try await store.update(BrowserSession.self, at: key(id), ttl: lifetime) { session in
             guard var s = session else { return }
             s.lastActiveAt = Self.now()
             if !s.clients.contains(client) { s.clients.append(client) }

@@ -38,6 +38,7 @@ public struct LoginTransactions: Sendable {
     }
 
     func key(_ id: String) -> String { StoreKeys.loginTransaction(tenant.id, id) }
+    static func lifetime(_: LoginTransaction) -> Duration? { .seconds(LoginTransaction.lifetime) }
 
     public func begin(_ request: AuthorizationRequest) async throws -> Started {
         let id = Random.token(bytes: 16)
@@ -78,7 +79,7 @@ public struct LoginTransactions: Sendable {
     /// A fresh CSRF token for the form about to be shown (the page, or the page again after a failed login).
     public func renewCSRF(_ id: String) async throws -> String {
         let csrf = Random.token(bytes: 32)
-        try await store.update(LoginTransaction.self, at: key(id), ttl: { _ in .seconds(LoginTransaction.lifetime) }) { transaction in
+        try await store.update(LoginTransaction.self, at: key(id), ttl: Self.lifetime) { transaction in
             transaction?.csrfHash = Digest.sha256Hex(csrf)
         }
         return csrf
@@ -86,7 +87,7 @@ public struct LoginTransactions: Sendable {
 
     /// Marks the transaction as logged in by the session `sessionId`.
     public func complete(_ id: String, sessionId: String) async throws {
-        try await store.update(LoginTransaction.self, at: key(id), ttl: { _ in .seconds(LoginTransaction.lifetime) }) { transaction in
+        try await store.update(LoginTransaction.self, at: key(id), ttl: Self.lifetime) { transaction in
             transaction?.sessionHash = Digest.sha256Hex(sessionId)
         }
     }
