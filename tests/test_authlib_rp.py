@@ -20,7 +20,7 @@ from authlib.integrations.requests_client import OAuth2Session
 from authlib.oidc.core import CodeIDToken
 from joserfc import jwt
 from joserfc.jwk import KeySet
-from universal_login import create_application, create_user, login_with_requests, parse_page
+from hosted_login import create_application, create_user, login_with_requests, parse_page
 
 CALLBACK = "https://authlib-rp.example/callback"
 SCOPE = "openid profile email"

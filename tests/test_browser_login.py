@@ -21,7 +21,7 @@ from fake_auth0 import FakeAuth0
 from relying_party import RelyingParty
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
-from universal_login import create_spa, create_user, get, mgmt_request
+from hosted_login import create_spa, create_user, get, mgmt_request
 
 from conftest import REPO
 
