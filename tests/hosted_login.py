@@ -51,12 +51,19 @@ class _Forms(HTMLParser):
         self.forms: list[dict] = []
         self.ids: dict[str, dict] = {}
         self._texts: list[tuple[str, list[str]]] = []
+        # Elements with an id still open: [id, tag, nesting depth of that tag]; text goes to each until it closes.
+        self._open: list[list] = []
 
     def handle_starttag(self, tag, attrs):
         a = {k: (v or "") for k, v in attrs}
+        for element in self._open:
+            if element[1] == tag:
+                element[2] += 1
         if "id" in a:
             self.ids[a["id"]] = {"tag": tag, **a, "text": ""}
             self._texts.append((a["id"], []))
+            if tag not in ("input", "img", "br", "meta", "link"):
+                self._open.append([a["id"], tag, 1])
         if tag == "form":
             self.forms.append({"method": a.get("method", "get").lower(), "action": a.get("action"), "inputs": {}, "buttons": []})
         elif tag == "input" and self.forms and a.get("name"):
@@ -64,9 +71,17 @@ class _Forms(HTMLParser):
         elif tag == "button" and self.forms:
             self.forms[-1]["buttons"].append(a)
 
+    def handle_endtag(self, tag):
+        for element in self._open:
+            if element[1] == tag:
+                element[2] -= 1
+        self._open = [e for e in self._open if e[2] > 0]
+
     def handle_data(self, data):
-        for _, chunks in self._texts:
-            chunks.append(data)
+        open_ids = {e[0] for e in self._open}
+        for element_id, chunks in self._texts:
+            if element_id in open_ids:
+                chunks.append(data)
 
     def close(self):
         super().close()

@@ -138,8 +138,10 @@ def test_confidential_client_code_flow(gateway, method):
 
     redirect = log_in(url, user)
     sent = {}
-    session.register_compliance_hook("access_token_request", lambda url_, headers, body: (
-        sent.update(headers=dict(headers), body=body), (url_, headers, body))[1])
+    # What Authlib put on the wire for the token request (its own choice of client authentication).
+    session.hooks["response"].append(
+        lambda response, *args, **kwargs: sent.update(headers=dict(response.request.headers), body=(
+            response.request.body.decode() if isinstance(response.request.body, bytes) else response.request.body or "")))
     token = session.fetch_token(gateway.base + "oauth/token", authorization_response=redirect, state=state)
     if method == "client_secret_basic":
         assert sent["headers"]["Authorization"].startswith("Basic ") and "client_secret" not in sent["body"]

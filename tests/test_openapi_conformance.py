@@ -143,6 +143,16 @@ SEMANTIC_400 = {
     "deleteResourceServer": "the system API (the Management API itself) cannot be deleted",
     "createClientGrant": "every scope must be one the API defines",
     "updateClientGrant": "every scope must be one the API defines",
+    # Universal Login: a browser's request names records no generated request can hold (a registered client and
+    # callback, a login transaction bound to a cookie, a CSRF token its page showed, a registered logout URL).
+    "authorize": "an unknown client or unregistered redirect_uri is a 400 page",
+    "authorizeByPost": "as authorize",
+    "authorizeResume": "an unknown login transaction (or one without its cookie) is a 400 page",
+    "loginPage": "as authorizeResume",
+    "login": "as authorizeResume; a failed login shows the form again with 400",
+    "logout": "an unknown client_id or a returnTo not among the Allowed Logout URLs is a 400 page",
+    "oidcLogout": "an id_token_hint must be an ID token of this tenant; post_logout_redirect_uri must be registered",
+    "oidcLogoutByPost": "as oidcLogout",
 }
 # A body over GANGWAY_MAX_BODY_BYTES is refused by size (413) before its schema is read: a rejection too.
 NEGATIVE_STATUSES = ["400", "401", "403", "404", "405", "406", "409", "413", "415", "422", "428", "429", "5XX"]

@@ -11,6 +11,8 @@ enum LoginPage {
         var csrf: String
         var username: String
         var error: String?
+        /// Where the login ends up after its redirects: the application's callback.
+        var redirectURI: String
     }
 
     static let template = try! MustacheTemplate(
@@ -58,6 +60,9 @@ enum LoginPage {
             "nonce": nonce,
         ]
         if let error = content.error { values["error"] = error }
-        return GatewayResponse(statusCode: status, headers: BrowserPage.headers(nonce: nonce), body: template.render(values))
+        return GatewayResponse(
+            statusCode: status,
+            headers: BrowserPage.headers(nonce: nonce, formAction: BrowserPage.formAction(endingAt: content.redirectURI)),
+            body: template.render(values))
     }
 }

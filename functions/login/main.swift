@@ -16,6 +16,16 @@ struct LoginFunction: FunctionHandler {
     let errors = ErrorShape.oauth
 
     func handle(_ request: FunctionRequest, _ context: FunctionContext) async throws -> GatewayResponse {
+        do {
+            return try await page(request, context)
+        } catch let thrown as any HTTPAnswerable where thrown.httpError.map({ $0.status < 500 }) == true {
+            // A malformed form (a parameter too long, a body that is not a form…): a page, like every answer here.
+            let error = thrown.httpError!
+            return BrowserPage.error(status: error.status, error: error.code, description: error.message, trackingId: request.requestId)
+        }
+    }
+
+    func page(_ request: FunctionRequest, _ context: FunctionContext) async throws -> GatewayResponse {
         let store = try context.store()
         let tenant = try await TenantDirectory(store: store).tenant(for: request)
         let transactions = LoginTransactions(store: store, tenant: tenant)
@@ -28,7 +38,9 @@ struct LoginFunction: FunctionHandler {
             if let site = request.header("sec-fetch-site"), site != "same-origin" {
                 return refuse(403, "Cross-site login requests are refused.")
             }
-            if let origin = request.header("origin"), origin != CallbackURLs.origin(of: tenant.issuer) {
+            // With `Referrer-Policy: no-referrer` browsers send `Origin: null` even for this page's own form: only a
+            // real origin can be judged (Sec-Fetch-Site, the CSRF token and the transaction cookie still apply).
+            if let origin = request.header("origin"), origin != "null", origin != CallbackURLs.origin(of: tenant.issuer) {
                 return refuse(403, "Cross-site login requests are refused.")
             }
         }
@@ -43,7 +55,8 @@ struct LoginFunction: FunctionHandler {
             LoginPage.render(
                 .init(
                     applicationName: app.name, state: id, csrf: try await transactions.renewCSRF(id),
-                    username: username ?? transaction.request.loginHint ?? "", error: error), status: status)
+                    username: username ?? transaction.request.loginHint ?? "", error: error,
+                    redirectURI: transaction.request.redirectURI), status: status)
         }
         guard let form = parameters else { return try await page() }
         guard LoginTransactions.csrfMatches(try form.optional("csrf"), transaction) else {

@@ -24,6 +24,16 @@ public enum BrowserPage {
         return headers
     }
 
+    /// CSP `form-action` for a page whose form ends, through redirects, at `redirectURI`: browsers apply
+    /// form-action to every redirect after a form submission, so the callback's origin (or a native app's custom
+    /// scheme) must be listed beside `'self'`.
+    public static func formAction(endingAt redirectURI: String) -> String {
+        if let origin = CallbackURLs.origin(of: redirectURI) { return "'self' \(origin)" }
+        let scheme = redirectURI.prefix { $0 != ":" }
+        let plain = !scheme.isEmpty && scheme.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "+-.".contains($0)) }
+        return plain && scheme.count < redirectURI.count ? "'self' \(scheme):" : "'self'"
+    }
+
     static let style = """
         body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;background:#f3f4f6;color:#1f2937;margin:0;\
         display:flex;min-height:100vh;align-items:center;justify-content:center}main{background:#fff;border-radius:8px;\

@@ -28,6 +28,9 @@ public final class LogoutEndpoint {
         } catch let refusal as Refusal {
             await endpoint.record(.failedLogout, refusal.description, clientId: refusal.clientId)
             return BrowserPage.error(status: 400, error: "invalid_request", description: refusal.description, trackingId: request.requestId)
+        } catch let thrown as any HTTPAnswerable where thrown.httpError.map({ $0.status < 500 }) == true {
+            let error = thrown.httpError!
+            return BrowserPage.error(status: error.status, error: error.code, description: error.message, trackingId: request.requestId)
         }
     }
 
