@@ -141,6 +141,7 @@ SEMANTIC_400 = {
     "updateResourceServer": "the identifier is immutable (only the stored one may be repeated); the system API's "
                             "identifier, name and scopes cannot change",
     "deleteResourceServer": "the system API (the Management API itself) cannot be deleted",
+    "listClientGrants": "a `from` checkpoint must be one a page handed out (any other string is 400)",
     "createClientGrant": "every scope must be one the API defines",
     "updateClientGrant": "every scope must be one the API defines",
     # Universal Login: a browser's request names records no generated request can hold (a registered client and

@@ -282,7 +282,10 @@ struct TokenEndpointTests {
 
         let cases: [(String, [String: JSONValue], Int, String, String?)] = [
             ("missing grant_type", app, 400, "invalid_request", "Missing required parameter: grant_type"),
-            ("unsupported grant", with(app, ["grant_type": "authorization_code"]), 400, "unsupported_grant_type", nil),
+            (
+                "unsupported grant", with(app, ["grant_type": "urn:ietf:params:oauth:grant-type:device_code"]), 400,
+                "unsupported_grant_type", nil
+            ),
             (
                 "unsupported grant (token exchange)", with(app, ["grant_type": "urn:ietf:params:oauth:grant-type:token-exchange"]), 400,
                 "unsupported_grant_type", nil

@@ -16,8 +16,11 @@ struct LoginFunction: FunctionHandler {
     let errors = ErrorShape.oauth
 
     func handle(_ request: FunctionRequest, _ context: FunctionContext) async throws -> GatewayResponse {
+        let store = try context.store()
+        // An unknown tenant (Host) is the gateway-level 404 in JSON, as on every route; the rest are pages.
+        let tenant = try await TenantDirectory(store: store).tenant(for: request)
         do {
-            return try await page(request, context)
+            return try await page(request, context, store, tenant)
         } catch let thrown as any HTTPAnswerable where thrown.httpError.map({ $0.status < 500 }) == true {
             // A malformed form (a parameter too long, a body that is not a form…): a page, like every answer here.
             let error = thrown.httpError!
@@ -25,9 +28,9 @@ struct LoginFunction: FunctionHandler {
         }
     }
 
-    func page(_ request: FunctionRequest, _ context: FunctionContext) async throws -> GatewayResponse {
-        let store = try context.store()
-        let tenant = try await TenantDirectory(store: store).tenant(for: request)
+    func page(_ request: FunctionRequest, _ context: FunctionContext, _ store: any KeyValueStore, _ tenant: Tenant) async throws
+        -> GatewayResponse
+    {
         let transactions = LoginTransactions(store: store, tenant: tenant)
         func refuse(_ status: Int, _ why: String) -> GatewayResponse {
             BrowserPage.error(status: status, error: "invalid_request", description: why, trackingId: request.requestId)

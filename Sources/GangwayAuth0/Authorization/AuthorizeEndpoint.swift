@@ -24,8 +24,10 @@ public final class AuthorizeEndpoint {
     public static func answer(
         _ request: FunctionRequest, _ context: FunctionContext, _ body: (AuthorizeEndpoint) async throws -> GatewayResponse
     ) async throws -> GatewayResponse {
+        // An unknown tenant (Host) is the gateway-level 404 in JSON, as on every route; the rest are pages.
+        let endpoint = try await AuthorizeEndpoint(request: request, context: context)
         do {
-            return try await body(try await AuthorizeEndpoint(request: request, context: context))
+            return try await body(endpoint)
         } catch AuthorizationFailure.page(let status, let error, let description) {
             return BrowserPage.error(status: status, error: error, description: description, trackingId: request.requestId)
         } catch AuthorizationFailure.redirect(let authorization, let error, let description) {
