@@ -349,3 +349,60 @@ def test_discovery_advertises_exactly_what_exists(gateway):
     assert set(doc["response_modes_supported"]) == {"query", "fragment", "form_post", "web_message"}
     assert doc["code_challenge_methods_supported"] == ["S256"]
     assert "authorization_code" in doc["grant_types_supported"] and "implicit" in doc["grant_types_supported"]
+
+
+# ---- more rules, each with the test that fails without it -------------------------------------------------------
+
+def test_session_cookies_are_httponly_host_only_and_compat_has_no_samesite(gateway, tenant, account):
+    app = web_app(gateway, tenant)
+    browser = Browser(gateway)
+    done = browser.submit(browser.login_page(browser.authorize(app)), *account)
+    cookies = {c.split("=", 1)[0]: c for c in done.raw.headers.getlist("set-cookie")}
+    assert "HttpOnly" in cookies["auth0"] and "SameSite=Lax" in cookies["auth0"], "http: Lax (None needs Secure)"
+    assert "HttpOnly" in cookies["auth0_compat"] and "SameSite" not in cookies["auth0_compat"]
+    assert all("Domain=" not in c for c in cookies.values())
+
+
+def test_prompt_none_for_a_third_party_application_is_consent_required(gateway, tenant, account):
+    app = web_app(gateway, tenant, is_first_party=False)
+    browser = Browser(gateway)
+    callback_parameters(browser.log_in(app, *account))
+    assert callback_parameters(browser.authorize(app, prompt="none"))["error"] == "consent_required"
+
+
+def test_offline_access_gives_a_refresh_token_only_to_applications_allowed_it(gateway, tenant, account):
+    app = web_app(gateway, tenant, grant_types=["authorization_code"])
+    code = callback_parameters(Browser(gateway).log_in(app, *account, scope="openid offline_access"))["code"]
+    body = exchange(gateway, app, code, client_secret=app["client_secret"]).json()
+    assert "access_token" in body and "refresh_token" not in body and "offline_access" not in body["scope"]
+
+
+def test_failed_logins_on_the_page_count_towards_the_password_grants_lockout(gateway, tenant):
+    app = web_app(gateway, tenant)
+    email, password = user(tenant)
+    browser = Browser(gateway)
+    page = browser.login_page(browser.authorize(app))
+    for _ in range(3):
+        page = browser.submit(page, email, "wrong-password")
+        assert page.status_code == 400
+    blocked = browser.submit(page, email, password)
+    assert blocked.status_code == 400 and "blocked" in blocked.text, "the right password is refused while blocked"
+    token = requests.post(f"http://127.0.0.1:{gateway.port}/oauth/token", timeout=10, data={
+        "grant_type": "password", "client_id": tenant.client_id, "client_secret": tenant.init["app"]["client_secret"],
+        "username": email, "password": password})
+    assert token.status_code == 429 and token.json()["error"] == "too_many_attempts", "one count for the page and the grant"
+    assert "limit_wc" in {e.type for e in logs(gateway, tenant)}
+
+
+def test_logout_without_a_client_uses_the_tenants_list_and_oidc_logout_checks_client_id_against_the_hint(gateway, tenant, account):
+    browser = Browser(gateway)
+    refused = browser.get("/v2/logout", returnTo=WEB_ORIGIN + "/")
+    assert refused.status_code == 400, "the tenant lists no logout URL"
+    page = browser.get("/v2/logout")
+    assert page.status_code == 200 and "logged out" in page.text
+    app, other = web_app(gateway, tenant), web_app(gateway, tenant)
+    code = callback_parameters(browser.log_in(app, *account))["code"]
+    id_token = exchange(gateway, app, code, client_secret=app["client_secret"]).json()["id_token"]
+    mismatch = browser.get("/oidc/logout", id_token_hint=id_token, client_id=other["client_id"])
+    assert mismatch.status_code == 400
+    assert "code" in callback_parameters(browser.authorize(app, prompt="none")), "a refused logout ends nothing"

@@ -4,22 +4,7 @@ import GangwayPlatform
 /// `/authorize` and `/authorize/resume`: reads the request, answers from the browser session when it may, else
 /// sends the browser to the hosted login page and answers once the login is done. `functions/authorize` reads
 /// as the endpoint's specification; the mechanics live here.
-public final class AuthorizeEndpoint {
-    public let request: FunctionRequest
-    public let store: any KeyValueStore
-    public let tenant: Tenant
-    public let log: TenantLog
-    /// The function's configuration (`GANGWAY_SECRET_KEY` opens the signing key for implicit answers).
-    public let configuration: Configuration
-
-    init(request: FunctionRequest, context: FunctionContext) async throws {
-        self.request = request
-        configuration = context.configuration
-        store = try context.store()
-        tenant = try await TenantDirectory(store: store).tenant(for: request)
-        log = TenantLog(store: store, tenant: tenant, logger: context.logger)
-    }
-
+public final class AuthorizeEndpoint: BrowserEndpoint {
     /// Runs the endpoint; a failure becomes a redirect to the callback or, without a trustworthy callback, a page.
     public static func answer(
         _ request: FunctionRequest, _ context: FunctionContext, _ body: (AuthorizeEndpoint) async throws -> GatewayResponse

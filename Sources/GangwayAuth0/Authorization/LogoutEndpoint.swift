@@ -5,19 +5,7 @@ import GangwayPlatform
 /// session and clear its cookies, then send the browser back only to a URL the application (or, without one, the
 /// tenant) registered as an Allowed Logout URL. A request that cannot be trusted ends nothing: it gets an error
 /// page. Refresh tokens are not revoked by a logout (Auth0 neither).
-public final class LogoutEndpoint {
-    public let request: FunctionRequest
-    public let store: any KeyValueStore
-    public let tenant: Tenant
-    public let log: TenantLog
-
-    init(request: FunctionRequest, context: FunctionContext) async throws {
-        self.request = request
-        store = try context.store()
-        tenant = try await TenantDirectory(store: store).tenant(for: request)
-        log = TenantLog(store: store, tenant: tenant, logger: context.logger)
-    }
-
+public final class LogoutEndpoint: BrowserEndpoint {
     /// Runs the endpoint; a refusal is an error page (and an `flo` log event), never a redirect.
     public static func answer(
         _ request: FunctionRequest, _ context: FunctionContext, _ body: (LogoutEndpoint) async throws -> GatewayResponse
