@@ -406,3 +406,32 @@ def test_logout_without_a_client_uses_the_tenants_list_and_oidc_logout_checks_cl
     mismatch = browser.get("/oidc/logout", id_token_hint=id_token, client_id=other["client_id"])
     assert mismatch.status_code == 400
     assert "code" in callback_parameters(browser.authorize(app, prompt="none")), "a refused logout ends nothing"
+
+
+# ---- sign-up -------------------------------------------------------------------------------------------------
+
+def test_screen_hint_signup_opens_the_signup_form_which_creates_the_user_and_logs_in(gateway, tenant):
+    app = web_app(gateway, tenant)
+    browser = Browser(gateway)
+    answer = browser.authorize(app, screen_hint="signup")
+    assert urlsplit(answer.headers["location"]).path == "/u/signup"
+    page = browser.http.get(answer.headers["location"], allow_redirects=False, timeout=15)
+    assert re.search(r'<input[^>]*type="password"[^>]*autocomplete="new-password"', page.text)
+    email = f"signup-{uuid.uuid4().hex[:8]}@example.com"
+    weak = browser.http.post(browser.base + "/u/signup", data={**inputs(page.text).values, "username": email, "password": "weak"},
+                             allow_redirects=False, timeout=15)
+    assert weak.status_code == 400 and "too weak" in weak.text
+    done = browser.http.post(browser.base + "/u/signup", data={**inputs(weak.text).values, "username": email, "password": "Str0ng-enough!"},
+                             allow_redirects=False, timeout=30)
+    assert done.status_code == 303, done.text[:300]
+    code = callback_parameters(browser.http.get(done.headers["location"], allow_redirects=False, timeout=15))["code"]
+    claims = claims_of(gateway, exchange(gateway, app, code, client_secret=app["client_secret"]).json()["id_token"])
+    assert claims["email"] == email
+    again = Browser(gateway)
+    page = again.login_page(again.authorize(app))
+    assert 'id="signup-link"' in page.text
+    signup = again.http.get(again.base + "/u/signup", params={"state": inputs(page.text).values["state"]}, timeout=15)
+    exists = again.http.post(again.base + "/u/signup", data={**inputs(signup.text).values, "username": email, "password": "Str0ng-enough!"},
+                             allow_redirects=False, timeout=15)
+    assert exists.status_code == 400 and "already exists" in exists.text
+    assert {"ss", "fs"} <= {e.type for e in logs(gateway, tenant) if e.client_id == app["client_id"]}

@@ -151,6 +151,8 @@ SEMANTIC_400 = {
     "authorizeResume": "an unknown login transaction (or one without its cookie) is a 400 page",
     "loginPage": "as authorizeResume",
     "login": "as authorizeResume; a failed login shows the form again with 400",
+    "signupPage": "as authorizeResume",
+    "signup": "as authorizeResume; an existing user or a weak password shows the form again with 400",
     "logout": "an unknown client_id or a returnTo not among the Allowed Logout URLs is a 400 page",
     "oidcLogout": "an id_token_hint must be an ID token of this tenant; post_logout_redirect_uri must be registered",
     "oidcLogoutByPost": "as oidcLogout",

@@ -233,6 +233,25 @@ struct AuthorizationTests {
         }
     }
 
+    @Test("sign-ups: database connections without disable_signup, never while in import mode; Auth0's 'good' passwords")
+    func signUpRules() {
+        var connection = Connection(id: "con_1", name: "db", strategy: .database, options: [:], createdAt: .now)
+        #expect(SignUp.allowed(on: connection))
+        connection.options["disable_signup"] = true
+        #expect(!SignUp.allowed(on: connection))
+        connection.options = ["import_mode": true]
+        #expect(!SignUp.allowed(on: connection), "the old tenant may hold the email: a local sign-up would shadow it")
+        connection.options = [:]
+        connection.strategy = .init(rawValue: "google-oauth2")
+        #expect(!SignUp.allowed(on: connection))
+        for weak in ["alllowercase1", "ALLUPPER!!", "Sh0rt!", "12345678"] {
+            #expect(!SignUp.isStrong(weak), "\(weak)")
+        }
+        for strong in ["Str0ng-enough", "lower1upper2X", "pass word!1", "short1A!"] {
+            #expect(SignUp.isStrong(strong), "\(strong)")
+        }
+    }
+
     static func request(cookies: [String]) -> FunctionRequest {
         var event = GatewayEvent(
             routeKey: "GET /authorize", rawPath: "/authorize", rawQueryString: "", headers: ["host": "login.example.com"],

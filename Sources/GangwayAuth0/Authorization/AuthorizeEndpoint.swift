@@ -75,11 +75,13 @@ public final class AuthorizeEndpoint: BrowserEndpoint {
         return false
     }
 
-    /// Sends the browser to the hosted login page with a new login transaction bound to it.
+    /// Sends the browser to the hosted login page (the sign-up form for `screen_hint=signup`) with a new login
+    /// transaction bound to it.
     public func redirectToLogin(_ authorization: AuthorizationRequest) async throws -> GatewayResponse {
         let started = try await LoginTransactions(store: store, tenant: tenant).begin(authorization)
+        let screen = authorization.screenHint == "signup" ? "u/signup" : "u/login"
         var response = GatewayResponse(
-            statusCode: 302, headers: ["location": tenant.issuer + "u/login?state=" + started.id, "cache-control": "no-store"])
+            statusCode: 302, headers: ["location": tenant.issuer + screen + "?state=" + started.id, "cache-control": "no-store"])
         response.setCookie(started.cookie)
         return response
     }

@@ -6,6 +6,10 @@ import GangwayPlatform
 public enum LogEventType: String, Codable, Sendable, CaseIterable {
     /// `s`: Success Login.
     case successLogin = "s"
+    /// `ss`: Success Signup (the hosted page's sign-up form).
+    case successSignup = "ss"
+    /// `fs`: Failed Signup.
+    case failedSignup = "fs"
     /// `fp`: Failed Login (incorrect password).
     case failedLoginWrongPassword = "fp"
     /// `fu`: Failed Login (invalid email/username).
