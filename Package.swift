@@ -13,6 +13,12 @@ let functions = try! FileManager.default.contentsOfDirectory(atPath: Context.pac
 let functionDependencies: [String: [Target.Dependency]] = [
     "login": [.product(name: "Mustache", package: "swift-mustache")]
 ]
+/// Static archives a function needs beyond FoundationEssentials' when its Swift runtime is linked in: swift-mustache
+/// imports Foundation, whose static library needs CoreFoundation, ICU and Dispatch named (the per-target
+/// -static-stdlib below does not pull in a dependency's Foundation by itself).
+let functionStaticLibraries: [String: [String]] = [
+    "login": ["CoreFoundation", "_FoundationICU", "FoundationInternationalization", "swiftDispatch", "dispatch", "BlocksRuntime"]
+]
 
 let package = Package(
     name: "Gangway",
@@ -112,7 +118,8 @@ let package = Package(
                 // --static-swift-stdlib also links FoundationEssentials' own static dependencies; named here for that.
                 linkerSettings: [
                     .unsafeFlags(
-                        ["-static-stdlib", "-Xlinker", "-l_FoundationCollections", "-Xlinker", "-l_FoundationCShims"],
+                        ["-static-stdlib", "-Xlinker", "-l_FoundationCollections", "-Xlinker", "-l_FoundationCShims"]
+                            + (functionStaticLibraries[$0] ?? []).flatMap { ["-Xlinker", "-l" + $0] },
                         .when(platforms: [.linux], configuration: .release))
                 ]
             )

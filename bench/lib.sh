@@ -64,3 +64,26 @@ bench_serve() {
 
 # Load average, so each table says how busy the machine was.
 bench_load() { cut -d' ' -f1-3 /proc/loadavg; }
+
+# One core's RS256 sign rate: `openssl speed rsa2048` (CPU time unless -elapsed is passed) over
+# $BENCH_SIGN_SECONDS (2) seconds, sign/s: the column named sign/s in the header, on the "rsa 2048 bits" line
+# (works for 3.0's "sign verify sign/s verify/s" and later layouts with more columns).
+bench_openssl_signs() {
+    local seconds="${BENCH_SIGN_SECONDS:-2}"
+    timeout $((seconds * 4 + 30)) openssl speed -seconds "$seconds" "$@" rsa2048 2>/dev/null | awk '
+        /sign\/s/ && !col { for (i = 1; i <= NF; i++) if ($i == "sign/s") col = i }
+        /^rsa 2048 bits/ && col { print $(col + 3); found = 1 }
+        END { if (!found) exit 1 }'
+}
+
+# The best of $1 rounds of bench_openssl_signs (each round printed on stderr): the bound of a grant that signs
+# two JWTs is half of it.
+bench_best_signs() {
+    local best=0 s round
+    for round in $(seq 1 "$1"); do
+        s="$(bench_openssl_signs)"
+        echo "openssl speed rsa2048 round $round: $s sign/s" >&2
+        best="$(awk -v a="$best" -v b="$s" 'BEGIN { print (a + 0 > b + 0 ? a : b) }')"
+    done
+    echo "$best"
+}

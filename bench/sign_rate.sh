@@ -15,21 +15,14 @@ secs="${BENCH_SIGN_SECONDS:-2}"
 rounds="${BENCH_SIGN_ROUNDS:-5}"
 target="${BENCH_TARGET_SIGN:-0.90}"
 
-# sign/s from `openssl speed` output: the column named sign/s in the header, on the "rsa 2048 bits" line
-# (works for 3.0's "sign verify sign/s verify/s" and later layouts with more columns).
-openssl_signs() {
-    timeout $((secs * 4 + 30)) openssl speed -seconds "$secs" "$@" rsa2048 2>/dev/null | awk '
-        /sign\/s/ && !col { for (i = 1; i <= NF; i++) if ($i == "sign/s") col = i }
-        /^rsa 2048 bits/ && col { print $(col + 3); found = 1 }
-        END { if (!found) exit 1 }'
-}
+export BENCH_SIGN_SECONDS="$secs"
 max() { awk -v a="$1" -v b="$2" 'BEGIN { print (a + 0 > b + 0 ? a : b) }'; }
 
 ossl_cpu=0; ossl_wall=0; ours_cpu=0; ours_wall=0; jwt_cpu=0
 for round in $(seq 1 "$rounds"); do
-    oc="$(openssl_signs)"
+    oc="$(bench_openssl_signs)"
     ours="$(timeout $((secs * 3 + 60)) "$BENCH_BIN/gangway-bench" "$secs")"
-    ow="$(openssl_signs -elapsed)"
+    ow="$(bench_openssl_signs -elapsed)"
     echo "round $round: openssl $oc sign/s (CPU), $ow sign/s (-elapsed); gangway-bench $ours" >&2
     ossl_cpu="$(max "$ossl_cpu" "$oc")"; ossl_wall="$(max "$ossl_wall" "$ow")"
     ours_cpu="$(max "$ours_cpu" "$(jq -r .rs256_signs_per_cpu_sec <<<"$ours")")"

@@ -60,22 +60,17 @@ printf '%s %s %s %s %s %s\n' "$client_id" "$callback" "$verifier" "$challenge" "
 # Warm every worker of both functions before measuring.
 timeout 60 wrk -t2 -c2 -d2s -s "$BENCH_DIR/silent_reauth.lua" "http://$host" -- "$tmp/args" >/dev/null
 
-openssl_signs() {
-    timeout 60 openssl speed -seconds 2 rsa2048 2>/dev/null | awk '
-        /sign\/s/ && !col { for (i = 1; i <= NF; i++) if ($i == "sign/s") col = i }
-        /^rsa 2048 bits/ && col { print $(col + 3); found = 1 }
-        END { if (!found) exit 1 }'
-}
-signs=0
-for round in $(seq 1 "$sign_rounds"); do
-    s="$(openssl_signs)"
-    echo "openssl speed rsa2048 round $round: $s sign/s" >&2
-    signs="$(awk -v a="$signs" -v b="$s" 'BEGIN { print (a + 0 > b + 0 ? a : b) }')"
-done
+signs="$(bench_best_signs "$sign_rounds")"
 bound="$(awk -v s="$signs" 'BEGIN { printf "%.1f", s / 2 }')"
 
+# CPU time (utime + stime, clock ticks) of the gateway and of its workers, around the wrk run.
+cpu_ticks() { local t=0 p; for p in "$@"; do t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0))); done; echo "$t"; }
+authorize_pids="$(pgrep -P "$server" -x authorize | tr '\n' ' ' || true)"
+token_pids="$(pgrep -P "$server" -x token | tr '\n' ' ' || true)"
 load="$(bench_load)"
+gw0="$(cpu_ticks "$server")"; az0="$(cpu_ticks $authorize_pids)"; tk0="$(cpu_ticks $token_pids)"
 out="$(timeout $((secs + 30)) wrk -t2 -c2 -d"${secs}s" --timeout 5s -s "$BENCH_DIR/silent_reauth.lua" "http://$host" -- "$tmp/args")"
+gw1="$(cpu_ticks "$server")"; az1="$(cpu_ticks $authorize_pids)"; tk1="$(cpu_ticks $token_pids)"
 echo "$out" | grep -v '^WRK ' >&2
 line="$(grep '^WRK ' <<<"$out")"
 get() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$line"; }
@@ -88,5 +83,8 @@ fi
 ratio="$(awk -v a="$rate" -v b="$bound" 'BEGIN { printf "%.3f", a / b }')"
 verdict="$(awk -v r="$ratio" -v t="$target" 'BEGIN { print (r >= t ? "PASS" : "MISS") }')"
 echo "warm silent re-authentication: $n in ${secs}s, $rate/s (prompt=none -> code -> token; 2 connections, $workers workers) vs bound $bound/s (openssl $signs sign/s / 2) -> ${ratio}x (target >= $target) $verdict"
+hz="$(getconf CLK_TCK)"
+per() { awk -v d="$1" -v n="$n" -v hz="$hz" 'BEGIN { printf "%.2f", d * 1000 / hz / n }'; }
 echo "  request latency mean $lat ms; load before wrk $load"
+echo "  CPU per re-authentication: authorize $(per $((az1 - az0))) ms, token $(per $((tk1 - tk0))) ms (two RS256 signatures alone: $(awk -v s="$signs" 'BEGIN { printf "%.2f", 2000 / s }') ms), gateway $(per $((gw1 - gw0))) ms"
 bench_result "warm silent re-auth/s (2 conn)" "$rate" "$bound/s (openssl/2)" "${ratio}x" ">= ${target}x" "$verdict"

@@ -123,18 +123,7 @@ bench_token_chains "$tmp/winit.json" "$host" 2 "$tmp/wrk-args"
 jq -e '.id_token and .access_token' "$tmp/body" >/dev/null || { echo "bench: refresh grant did not return two tokens" >&2; exit 1; }
 
 # The bound: one core's RS256 sign rate (`openssl speed`, CPU time) / 2 signatures per grant.
-openssl_signs() {
-    timeout 60 openssl speed -seconds 2 "$@" rsa2048 2>/dev/null | awk '
-        /sign\/s/ && !col { for (i = 1; i <= NF; i++) if ($i == "sign/s") col = i }
-        /^rsa 2048 bits/ && col { print $(col + 3); found = 1 }
-        END { if (!found) exit 1 }'
-}
-signs=0
-for round in $(seq 1 "$sign_rounds"); do
-    s="$(openssl_signs)"
-    echo "openssl speed rsa2048 round $round: $s sign/s" >&2
-    signs="$(awk -v a="$signs" -v b="$s" 'BEGIN { print (a + 0 > b + 0 ? a : b) }')"
-done
+signs="$(bench_best_signs "$sign_rounds")"
 bound="$(awk -v s="$signs" 'BEGIN { printf "%.1f", s / 2 }')"
 
 # CPU time (utime + stime, clock ticks) of the gateway and of its `token` workers, around the wrk run.

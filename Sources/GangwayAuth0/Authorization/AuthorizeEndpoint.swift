@@ -41,9 +41,14 @@ public final class AuthorizeEndpoint: BrowserEndpoint {
         return pairs
     }
 
+    /// The application by client_id; read once per request (parsing, the silent path and the answer all ask).
     public func application(_ clientId: String) async throws -> Application? {
-        try await store.getCachedJSON(Application.self, StoreKeys.application(tenant.id, clientId))?.0
+        if let read = applicationRead, read.clientId == clientId { return read }
+        applicationRead = try await store.getCachedJSON(Application.self, StoreKeys.application(tenant.id, clientId))?.0
+        return applicationRead
     }
+
+    private var applicationRead: Application?
 
     /// Reads and validates the authorization request (`AuthorizationRequest.parse`).
     public func authorizationRequest() async throws -> AuthorizationRequest {
@@ -103,7 +108,7 @@ public final class AuthorizeEndpoint: BrowserEndpoint {
             parameters += try await implicitTokens(authorization, app: app, session: session, user: user)
         }
         if let state = authorization.state { parameters.append(("state", state)) }
-        try await Sessions(store: store, tenant: tenant).touch(sessionId, client: app.clientId)
+        try await Sessions(store: store, tenant: tenant).touch(sessionId, session: session, client: app.clientId)
         return AuthorizationResponse.render(authorization, parameters)
     }
 

@@ -65,8 +65,14 @@ public struct Sessions: Sendable {
         return (id, session)
     }
 
-    /// Records activity (the idle limit counts from here) and the application answered.
-    public func touch(_ id: String, client: String) async throws {
+    /// How stale `lastActiveAt` may get before an answer writes it again: the idle limit is counted in days, so a
+    /// silent authentication every few seconds need not write the session each time.
+    public static let activityResolution: Int64 = 60
+
+    /// Records activity (the idle limit counts from here) and the application answered; no write when both are
+    /// already known to within `activityResolution`.
+    public func touch(_ id: String, session current: BrowserSession, client: String) async throws {
+        if current.clients.contains(client), Self.now() - current.lastActiveAt < Self.activityResolution { return }
         let lifetime = { (session: BrowserSession) -> Duration? in self.ttl(session) }
         try await store.update(BrowserSession.self, at: key(id), ttl: lifetime) { session in
             guard var s = session else { return }
