@@ -93,28 +93,8 @@ public final class RSAKey: @unchecked Sendable {
         self.pkey = pkey
         self.isPrivate = isPrivate
         let shared = SharedPKey(pointer: pkey)
-        self.signPool = PKeyContextPool {
-            guard let ctx = EVP_PKEY_CTX_new_from_pkey(nil, shared.pointer, nil) else { return nil }
-            guard EVP_PKEY_sign_init(ctx) == 1,
-                EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) == 1,
-                EVP_PKEY_CTX_set_signature_md(ctx, EVP_sha256()) == 1
-            else {
-                EVP_PKEY_CTX_free(ctx)
-                return nil
-            }
-            return ctx
-        }
-        self.verifyPool = PKeyContextPool {
-            guard let ctx = EVP_PKEY_CTX_new_from_pkey(nil, shared.pointer, nil) else { return nil }
-            guard EVP_PKEY_verify_init(ctx) == 1,
-                EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) == 1,
-                EVP_PKEY_CTX_set_signature_md(ctx, EVP_sha256()) == 1
-            else {
-                EVP_PKEY_CTX_free(ctx)
-                return nil
-            }
-            return ctx
-        }
+        self.signPool = PKeyContextPool { rs256Context(shared, EVP_PKEY_sign_init) }
+        self.verifyPool = PKeyContextPool { rs256Context(shared, EVP_PKEY_verify_init) }
     }
 
     deinit {
@@ -309,4 +289,18 @@ public final class RSAKey: @unchecked Sendable {
             String(decoding: UnsafeBufferPointer(start: $0, count: Int(len)), as: UTF8.self)
         }
     }
+}
+
+/// A context for RS256 (PKCS#1 v1.5 padding, SHA-256) on `shared`, set up by `operationInit` (sign or verify);
+/// nil when OpenSSL refuses.
+private func rs256Context(_ shared: SharedPKey, _ operationInit: (OpaquePointer?) -> Int32) -> OpaquePointer? {
+    guard let ctx = EVP_PKEY_CTX_new_from_pkey(nil, shared.pointer, nil) else { return nil }
+    guard operationInit(ctx) == 1,
+        EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) == 1,
+        EVP_PKEY_CTX_set_signature_md(ctx, EVP_sha256()) == 1
+    else {
+        EVP_PKEY_CTX_free(ctx)
+        return nil
+    }
+    return ctx
 }
