@@ -56,8 +56,7 @@ struct AuthorizeFunction: FunctionHandler {
             transaction.sessionHash == Digest.sha256Hex(sessionId)
         else {
             // Not logged in (yet) in this browser: back to the form.
-            return GatewayResponse(
-                statusCode: 302, headers: ["location": endpoint.tenant.issuer + "u/login?state=" + id, "cache-control": "no-store"])
+            return BrowserPage.redirect(endpoint.tenant.issuer + "u/login?state=" + id)
         }
         // One answer per transaction: of two racing resumes, one finishes it.
         guard try await transactions.finish(id) else {

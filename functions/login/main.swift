@@ -26,8 +26,7 @@ struct LoginFunction: FunctionHandler {
             return try await page(request, context, store, tenant)
         } catch let thrown as any HTTPAnswerable where thrown.httpError.map({ $0.status < 500 }) == true {
             // A malformed form (a parameter too long, a body that is not a form…): a page, like every answer here.
-            let error = thrown.httpError!
-            return BrowserPage.error(status: error.status, error: error.code, description: error.message, trackingId: request.requestId)
+            return BrowserPage.error(thrown.httpError!, trackingId: request.requestId)
         }
     }
 
@@ -101,8 +100,7 @@ struct LoginFunction: FunctionHandler {
         try await transactions.complete(id, sessionId: sessionId)
         await login.record(.successLogin, "Successful login", user: user, connection: connection.name)
         // 303: the browser follows with a GET, never re-posting the password (RFC 9700 §4.12).
-        var response = GatewayResponse(
-            statusCode: 303, headers: ["location": tenant.issuer + "authorize/resume?state=" + id, "cache-control": "no-store"])
+        var response = BrowserPage.redirect(tenant.issuer + "authorize/resume?state=" + id, status: 303)
         for cookie in sessions.cookies(sessionId) { response.setCookie(cookie) }
         return response
     }

@@ -33,7 +33,7 @@ struct LogoutFunction: FunctionHandler {
         } else {
             returnTo = app?.allowedLogoutURLs?.first
         }
-        var response = returnTo.map(LogoutEndpoint.redirect) ?? LogoutEndpoint.loggedOut
+        var response = returnTo.map { BrowserPage.redirect($0) } ?? LogoutEndpoint.loggedOut
         try await logout.endSession(&response, clientId: app?.clientId)
         return response
     }
@@ -63,7 +63,7 @@ struct LogoutFunction: FunctionHandler {
                     clientId: clientId)
             }
             let state = p["state"].map { (target.contains("?") ? "&" : "?") + FormURLEncoding.encode([("state", $0)]) } ?? ""
-            response = LogoutEndpoint.redirect(target + state)
+            response = BrowserPage.redirect(target + state)
         }
         try await logout.endSession(&response, clientId: clientId)
         return response

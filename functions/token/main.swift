@@ -74,7 +74,9 @@ struct TokenFunction: FunctionHandler {
                 // of its challenge (public clients: always). Single use: a replay revokes what the first exchange gave.
                 let (code, tokenId, family) = try await token.redeemAuthorizationCode(
                     try p.required("code"), redirectURI: try p.optional("redirect_uri"), verifier: try p.optional("code_verifier"))
-                guard let user = try? await token.activeUser(code.userId) else { throw TokenEndpoint.invalidCode }
+                guard let user = try await UserDirectory(store: token.store, tenant: token.tenant).activeUser(code.userId) else {
+                    throw TokenEndpoint.invalidCode
+                }
                 var grant = TokenGrant(
                     client: client.application, subject: user.userId, user: user, audience: code.request.audience,
                     scopes: code.request.scopes, gty: "authorization_code", nonce: code.request.nonce, authTime: code.authTime)

@@ -19,9 +19,8 @@ public final class AuthorizeEndpoint: BrowserEndpoint {
             var parameters = [("error", error), ("error_description", description)]
             if let state = authorization.state { parameters.append(("state", state)) }
             return AuthorizationResponse.render(authorization, parameters)
-        } catch let thrown as any HTTPAnswerable where thrown.httpError != nil && thrown.httpError!.status < 500 {
-            let error = thrown.httpError!
-            return BrowserPage.error(status: error.status, error: error.code, description: error.message, trackingId: request.requestId)
+        } catch let thrown as any HTTPAnswerable where thrown.httpError.map({ $0.status < 500 }) == true {
+            return BrowserPage.error(thrown.httpError!, trackingId: request.requestId)
         }
     }
 
@@ -61,11 +60,9 @@ public final class AuthorizeEndpoint: BrowserEndpoint {
 
     /// The browser's live session and its user, if the user may still log in (not deleted, not blocked).
     public func session() async throws -> (id: String, session: BrowserSession, user: User)? {
-        guard let (id, session) = try await Sessions(store: store, tenant: tenant).current(request) else { return nil }
-        let users = UserDirectory(store: store, tenant: tenant)
-        guard let (found, _) = try await users.get(session.userId) else { return nil }
-        let user = try await users.resolveLinked(found)
-        guard !user.blocked else { return nil }
+        guard let (id, session) = try await Sessions(store: store, tenant: tenant).current(request),
+            let user = try await UserDirectory(store: store, tenant: tenant).activeUser(session.userId)
+        else { return nil }
         return (id, session, user)
     }
 
@@ -85,8 +82,7 @@ public final class AuthorizeEndpoint: BrowserEndpoint {
     public func redirectToLogin(_ authorization: AuthorizationRequest) async throws -> GatewayResponse {
         let started = try await LoginTransactions(store: store, tenant: tenant).begin(authorization)
         let screen = authorization.screenHint == "signup" ? "u/signup" : "u/login"
-        var response = GatewayResponse(
-            statusCode: 302, headers: ["location": tenant.issuer + screen + "?state=" + started.id, "cache-control": "no-store"])
+        var response = BrowserPage.redirect(tenant.issuer + screen + "?state=" + started.id)
         response.setCookie(started.cookie)
         return response
     }
@@ -143,12 +139,6 @@ public final class AuthorizeEndpoint: BrowserEndpoint {
         return parameters
     }
 
-    public func record(_ type: LogEventType, _ description: String, clientId: String?, user: User? = nil, userId: String? = nil) async {
-        await log.record(
-            LogEntry(
-                type: type, description: description, clientId: clientId, userId: user?.userId ?? userId,
-                userName: user?.email ?? user?.username, connection: user?.connection, ip: request.sourceIP))
-    }
 }
 
 /// How an authorization answer (or error) reaches the callback, in the request's response mode.
@@ -158,9 +148,9 @@ public enum AuthorizationResponse {
         switch authorization.responseMode {
         case .query:
             let separator = uri.contains("?") ? "&" : "?"
-            return redirect(uri + separator + FormURLEncoding.encode(parameters))
+            return BrowserPage.redirect(uri + separator + FormURLEncoding.encode(parameters))
         case .fragment:
-            return redirect(uri + "#" + FormURLEncoding.encode(parameters))
+            return BrowserPage.redirect(uri + "#" + FormURLEncoding.encode(parameters))
         case .formPost:
             return BrowserPage.formPost(to: uri, parameters)
         case .webMessage:
@@ -168,9 +158,5 @@ public enum AuthorizationResponse {
             for (name, value) in parameters { response[name] = .string(value) }
             return BrowserPage.webMessage(to: CallbackURLs.origin(of: uri) ?? "null", response)
         }
-    }
-
-    static func redirect(_ location: String) -> GatewayResponse {
-        GatewayResponse(statusCode: 302, headers: ["location": location, "cache-control": "no-store", "referrer-policy": "no-referrer"])
     }
 }

@@ -17,4 +17,12 @@ public class BrowserEndpoint {
         tenant = try await TenantDirectory(store: store).tenant(for: request)
         log = TenantLog(store: store, tenant: tenant, logger: context.logger)
     }
+
+    /// Writes a tenant log event for this request (the browser's IP).
+    public func record(_ type: LogEventType, _ description: String, clientId: String?, user: User? = nil, userId: String? = nil) async {
+        await log.record(
+            LogEntry(
+                type: type, description: description, clientId: clientId, userId: user?.userId ?? userId,
+                userName: user?.email ?? user?.username, connection: user?.connection, ip: request.sourceIP))
+    }
 }

@@ -62,6 +62,17 @@ public enum BrowserPage {
             statusCode: status, headers: headers(nonce: nonce), body: document(title: "Error", nonce: nonce, body: body))
     }
 
+    /// `error` (a refusal below 500) as the error page.
+    public static func error(_ error: HTTPError, trackingId: String) -> GatewayResponse {
+        self.error(status: error.status, error: error.code, description: error.message, trackingId: trackingId)
+    }
+
+    /// A redirect (302, or 303 after a form post) that is never cached and sends no Referer onwards.
+    public static func redirect(_ location: String, status: Int = 302) -> GatewayResponse {
+        GatewayResponse(
+            statusCode: status, headers: ["location": location, "cache-control": "no-store", "referrer-policy": "no-referrer"])
+    }
+
     /// A plain message page (e.g. "You are logged out").
     public static func message(title: String, text: String, status: Int = 200) -> GatewayResponse {
         let nonce = Random.token(bytes: 16)

@@ -86,6 +86,9 @@ public struct Sessions: Sendable {
 
     func ttl(_ session: BrowserSession) -> Duration { .seconds(max(1, session.expiresAt(tenant.settings) - Self.now())) }
 
+    /// What ends both cookies in the browser (same names, path and attributes, expired).
+    public var deletions: [SetCookie] { cookies("").map(\.deletion) }
+
     /// The two cookies for a session id; secure over https (the issuer's scheme).
     public func cookies(_ id: String) -> [SetCookie] {
         let secure = tenant.issuer.hasPrefix("https://")

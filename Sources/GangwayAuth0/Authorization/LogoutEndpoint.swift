@@ -17,8 +17,7 @@ public final class LogoutEndpoint: BrowserEndpoint {
             await endpoint.record(.failedLogout, refusal.description, clientId: refusal.clientId)
             return BrowserPage.error(status: 400, error: "invalid_request", description: refusal.description, trackingId: request.requestId)
         } catch let thrown as any HTTPAnswerable where thrown.httpError.map({ $0.status < 500 }) == true {
-            let error = thrown.httpError!
-            return BrowserPage.error(status: error.status, error: error.code, description: error.message, trackingId: request.requestId)
+            return BrowserPage.error(thrown.httpError!, trackingId: request.requestId)
         }
     }
 
@@ -76,7 +75,7 @@ public final class LogoutEndpoint: BrowserEndpoint {
             userId = session.userId
             try await sessions.end(id)
         }
-        for cookie in sessions.cookies("") { response.setCookie(cookie.deletion) }
+        for cookie in sessions.deletions { response.setCookie(cookie) }
         await record(.successLogout, "User successfully logged out", clientId: clientId, userId: userId)
     }
 
@@ -85,13 +84,5 @@ public final class LogoutEndpoint: BrowserEndpoint {
         try await Sessions(store: store, tenant: tenant).current(request)?.session.sid
     }
 
-    public static func redirect(_ location: String) -> GatewayResponse {
-        GatewayResponse(statusCode: 302, headers: ["location": location, "cache-control": "no-store", "referrer-policy": "no-referrer"])
-    }
-
     public static var loggedOut: GatewayResponse { BrowserPage.message(title: "Logged out", text: "You have been logged out.") }
-
-    func record(_ type: LogEventType, _ description: String, clientId: String?, userId: String? = nil) async {
-        await log.record(LogEntry(type: type, description: description, clientId: clientId, userId: userId, ip: request.sourceIP))
-    }
 }

@@ -75,6 +75,14 @@ public struct UserDirectory: Sendable {
         return primary
     }
 
+    /// The user something issued earlier (a refresh token, a code, a browser session) speaks for now: its primary
+    /// when it has since been linked as a secondary; nil when it is gone or blocked.
+    public func activeUser(_ userId: String) async throws -> User? {
+        guard let (found, _) = try await get(userId) else { return nil }
+        let user = try await resolveLinked(found)
+        return user.blocked ? nil : user
+    }
+
     // MARK: - Writing (every multi-record write is one batch)
 
     /// Creates the user if its email/username are free on its connection and its id is new: one batch of the

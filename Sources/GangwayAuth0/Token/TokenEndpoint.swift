@@ -211,12 +211,7 @@ public final class TokenEndpoint {
     /// The user a refresh token speaks for (its primary, when it has since been linked as a secondary),
     /// if they still exist and are not blocked.
     public func activeUser(_ userId: String) async throws -> User {
-        let users = UserDirectory(store: store, tenant: tenant)
-        guard let (found, _) = try await users.get(userId) else {
-            throw RefreshTokens.Failure.invalid("the user is gone or blocked")
-        }
-        let user = try await users.resolveLinked(found)
-        guard !user.blocked else {
+        guard let user = try await UserDirectory(store: store, tenant: tenant).activeUser(userId) else {
             throw RefreshTokens.Failure.invalid("the user is gone or blocked")
         }
         return user
