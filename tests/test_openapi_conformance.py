@@ -146,6 +146,9 @@ SEMANTIC_400 = {
     "updateClientGrant": "every scope must be one the API defines",
     # Universal Login: a browser's request names records no generated request can hold (a registered client and
     # callback, a login transaction bound to a cookie, a CSRF token its page showed, a registered logout URL).
+    # Legacy endpoints are disabled: every request is refused (403 or 404), whatever it carries.
+    "legacyResourceOwner": "always refused", "legacyDelegation": "always refused", "legacyTokeninfo": "always refused",
+    "legacyLockLogin": "always refused", "legacySsoData": "always refused", "legacyAccessToken": "always refused",
     "authorize": "an unknown client or unregistered redirect_uri is a 400 page",
     "authorizeByPost": "as authorize",
     "authorizeResume": "an unknown login transaction (or one without its cookie) is a 400 page",

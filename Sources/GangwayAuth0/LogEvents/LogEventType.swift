@@ -44,6 +44,8 @@ public enum LogEventType: String, Codable, Sendable, CaseIterable {
     case successLogout = "slo"
     /// `flo`: Failed Logout (a logout refused: an unlisted returnTo, a bad id_token_hint).
     case failedLogout = "flo"
+    /// `depnote`: Deprecation Notice (a legacy endpoint was called; once per hour per application and endpoint).
+    case deprecationNotice = "depnote"
     /// `sapi`: Success API Operation (a Management API write).
     case successAPIOperation = "sapi"
     /// `fapi`: Failed API Operation.

@@ -63,6 +63,10 @@ public enum StoreKeys {
     /// Present while an access token (by its `jti`) is revoked: tokens from a reused authorization code.
     public static func revokedAccessToken(_ tenant: String, jti: String) -> String { "t/\(tenant)/revoked-access-tokens/\(jti)" }
 
+    // MARK: Legacy endpoints
+    /// Present for an hour after a `depnote` was written for one (endpoint, client) pair (its SHA-256, hex).
+    public static func deprecationNotice(_ tenant: String, endpoint hash: String) -> String { "t/\(tenant)/deprecation-notices/\(hash)" }
+
     // MARK: Log events
     public static func log(_ tenant: String, _ logId: String) -> String { logs(tenant) + logId }
     public static func logs(_ tenant: String) -> String { "t/\(tenant)/logs/" }
