@@ -442,3 +442,28 @@ def test_screen_hint_signup_opens_the_signup_form_which_creates_the_user_and_log
                              allow_redirects=False, timeout=15)
     assert exists.status_code == 400 and "already exists" in exists.text
     assert {"ss", "fs"} <= {e.type for e in logs(gateway, tenant) if e.client_id == app["client_id"]}
+
+
+# ---- tenant settings: session lifetime and the tenant's logout URLs ---------------------------------------------
+
+@pytest.fixture(scope="module")
+def short_sessions(start_gateway):
+    """A gateway of its own whose tenant ends idle sessions after 4 s (the shared tenant keeps Auth0's 3 days)."""
+    from conftest import run_gangway
+    gw = start_gateway("warm")
+    run_gangway("tenant", "set", "--store", gw.tenant.store, "--tenant", gw.tenant.issuer, "--session-idle", "4",
+                "--allowed-logout-urls", WEB_ORIGIN + "/bye, " + WEB_ORIGIN + "/later")
+    return gw
+
+
+def test_a_session_idle_for_longer_than_the_tenant_allows_is_gone_and_the_tenants_logout_list_applies(short_sessions):
+    gw = short_sessions
+    app = web_app(gw, gw.tenant)
+    browser = Browser(gw)
+    callback_parameters(browser.log_in(app, *user(gw.tenant)))
+    assert "code" in callback_parameters(browser.authorize(app, prompt="none")), "a fresh session answers silently"
+    time.sleep(6)
+    assert callback_parameters(browser.authorize(app, prompt="none"))["error"] == "login_required"
+    out = browser.get("/v2/logout", returnTo=WEB_ORIGIN + "/bye")
+    assert out.status_code == 302 and out.headers["location"] == WEB_ORIGIN + "/bye", "listed on the tenant"
+    assert browser.get("/v2/logout", returnTo=WEB_ORIGIN + "/elsewhere").status_code == 400

@@ -2,7 +2,8 @@ import ArgumentParser
 import Foundation
 import GangwayAuth0
 
-/// `gangway tenant set`: change a tenant's settings (lifetimes, brute-force protection).
+/// `gangway tenant set`: change a tenant's settings (lifetimes, brute-force protection, browser sessions, the
+/// tenant's Allowed Logout URLs).
 struct TenantCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tenant", abstract: "Show or change a tenant's settings.", subcommands: [Set.self]
@@ -21,6 +22,10 @@ struct TenantCommand: AsyncParsableCommand {
         @Option(help: "Window the failures are counted in.") var bruteForceWindow: Int?
         @Option(help: "How long a brute-force block lasts.") var bruteForceBlock: Int?
         @Option(help: "Total time budget for upstream Auth0 calls of one request (milliseconds).") var upstreamTimeoutMs: Int?
+        @Option(help: "Browser session: ends after this long without activity (Auth0's default 3 days).") var sessionIdle: Int?
+        @Option(help: "Browser session: ends this long after its login whatever happens (default 7 days).") var sessionAbsolute: Int?
+        @Option(help: "Comma-separated URLs /v2/logout may return to without a client_id (\"\" clears them).")
+        var allowedLogoutUrls: String?
 
         func run() async throws {
             let store = try store.open()
@@ -37,6 +42,13 @@ struct TenantCommand: AsyncParsableCommand {
                 if let v = bruteForceWindow { s.bruteForceWindow = v }
                 if let v = bruteForceBlock { s.bruteForceBlockDuration = v }
                 if let v = upstreamTimeoutMs { s.upstreamTimeoutMs = v }
+                if let v = sessionIdle { s.sessionIdleLifetime = v }
+                if let v = sessionAbsolute { s.sessionAbsoluteLifetime = v }
+                if let v = allowedLogoutUrls {
+                    current.allowedLogoutURLs = v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter {
+                        !$0.isEmpty
+                    }
+                }
                 current.settings = s
                 stored = current
                 return s
