@@ -74,7 +74,7 @@ struct LoginFunction: FunctionHandler {
             return refuse(403, "Invalid or missing CSRF token. Please go back to the application and start again.")
         }
 
-        let login = try await TokenEndpoint.forLoginPage(request, context, application: app)
+        let login = TokenEndpoint.forLoginPage(request, context, store: store, tenant: tenant, form: form, application: app)
         let username = try form.optional("username") ?? ""
         let user: User
         do {

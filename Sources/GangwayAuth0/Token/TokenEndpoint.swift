@@ -20,13 +20,20 @@ public final class TokenEndpoint {
     /// Token answers are never cached (RFC 6749 §5.1), errors included.
     public static let noStore = ["cache-control": "no-store", "pragma": "no-cache"]
 
-    init(request: FunctionRequest, context: FunctionContext) async throws {
+    convenience init(request: FunctionRequest, context: FunctionContext) async throws {
+        let store = try context.store()
+        self.init(
+            request: request, context: context, store: store, tenant: try await TenantDirectory(store: store).tenant(for: request),
+            parameters: try TokenParameters(request))
+    }
+
+    init(request: FunctionRequest, context: FunctionContext, store: any KeyValueStore, tenant: Tenant, parameters: TokenParameters) {
         self.request = request
-        store = try context.store()
-        tenant = try await TenantDirectory(store: store).tenant(for: request)
+        self.store = store
+        self.tenant = tenant
         log = TenantLog(store: store, tenant: tenant, logger: context.logger)
         configuration = context.configuration
-        parameters = try TokenParameters(request)
+        self.parameters = parameters
     }
 
     /// Runs the endpoint and turns its result or error into an answer that carries `Cache-Control: no-store`.
@@ -64,11 +71,13 @@ public final class TokenEndpoint {
 
     /// The password-login steps for the hosted login page (`functions/login`): the same brute-force protection,
     /// upstream fallback and log events as the password grant, on behalf of the application whose `/authorize`
-    /// began the login (a browser proves no client secret; its IP is the caller's).
-    public static func forLoginPage(_ request: FunctionRequest, _ context: FunctionContext, application: Application) async throws
-        -> TokenEndpoint
-    {
-        let endpoint = try await TokenEndpoint(request: request, context: context)
+    /// began the login (a browser proves no client secret; its IP is the caller's). The page has already read the
+    /// tenant and the form: they are handed over, not read again.
+    public static func forLoginPage(
+        _ request: FunctionRequest, _ context: FunctionContext, store: any KeyValueStore, tenant: Tenant, form: TokenParameters,
+        application: Application
+    ) -> TokenEndpoint {
+        let endpoint = TokenEndpoint(request: request, context: context, store: store, tenant: tenant, parameters: form)
         endpoint.client = AuthenticatedClient(application: application, authenticated: false)
         return endpoint
     }
