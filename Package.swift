@@ -45,6 +45,8 @@ let package = Package(
         .systemLibrary(name: "CSQLite", path: "Sources/System/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CCrypt", path: "Sources/System/CCrypt", providers: [.apt(["libcrypt-dev"])]),
         .systemLibrary(name: "CUnistring", path: "Sources/System/CUnistring", providers: [.apt(["libunistring-dev"])]),
+        .systemLibrary(name: "CArgon2", path: "Sources/System/CArgon2", providers: [.apt(["libargon2-dev"])]),
+        .systemLibrary(name: "CZlib", path: "Sources/System/CZlib", providers: [.apt(["zlib1g-dev"])]),
         // libpq, dlopen'ed on first use by a postgres:// store (see its shim.h); the -dev package brings the headers.
         .systemLibrary(name: "CPostgreSQL", path: "Sources/System/CPostgreSQL", providers: [.apt(["libpq-dev"])]),
 
@@ -54,11 +56,11 @@ let package = Package(
         .target(
             name: "GangwayPlatform",
             dependencies: [
-                "COpenSSL", "CCurl", "CSQLite", "CCrypt", "CUnistring", "CPostgreSQL",
+                "COpenSSL", "CCurl", "CSQLite", "CCrypt", "CUnistring", "CPostgreSQL", "CZlib", "CArgon2",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/GangwayPlatform",
-            // libcrypto, SQLite, libxcrypt and libunistring are linked from their static archives: every function
+            // libcrypto, SQLite, libxcrypt, libunistring, zlib and libargon2 are linked from their static archives: every function
             // start then skips loading and relocating four shared objects, and the binaries do not depend on
             // the build machine's libcrypt.so.1 (Amazon Linux 2023 ships .so.2).
             linkerSettings: [
@@ -66,9 +68,13 @@ let package = Package(
                 .linkedLibrary(":libsqlite3.a", .when(platforms: [.linux])),
                 .linkedLibrary(":libcrypt.a", .when(platforms: [.linux])),
                 .linkedLibrary(":libunistring.a", .when(platforms: [.linux])),
+                .linkedLibrary(":libz.a", .when(platforms: [.linux])),
+                .linkedLibrary(":libargon2.a", .when(platforms: [.linux])),
                 .linkedLibrary("crypto", .when(platforms: [.macOS])),
                 .linkedLibrary("sqlite3", .when(platforms: [.macOS])),
                 .linkedLibrary("unistring", .when(platforms: [.macOS])),
+                .linkedLibrary("z", .when(platforms: [.macOS])),
+                .linkedLibrary("argon2", .when(platforms: [.macOS])),
                 .linkedLibrary("m"),
             ]
         ),
@@ -101,7 +107,9 @@ let package = Package(
 
         .executableTarget(name: "gangway-bench", dependencies: ["GangwayAuth0"], path: "bench/Sources/gangway-bench"),
 
-        .testTarget(name: "GangwayCoreTests", dependencies: ["GangwayPlatform", "GangwayAuth0"], path: "Tests/GangwayCoreTests"),
+        .testTarget(
+            name: "GangwayCoreTests", dependencies: ["GangwayPlatform", "GangwayAuth0"], path: "Tests/GangwayCoreTests",
+            exclude: ["Fixtures"]),
         .testTarget(name: "GangwayTests", dependencies: ["GangwayAuth0"], path: "Tests/GangwayTests"),
         // Every function's handler, called in-process against a real store (`@testable import` of the executables).
         .testTarget(

@@ -141,8 +141,23 @@ def render(routes: dict) -> str:
         out.append("          SecurityGroupIds: !Ref SecurityGroupIds\n")
         out.append("        - !Ref AWS::NoValue\n")
         mine = [r for r in table if r["function"] == name]
-        if mine:
+        if mine or spec.get("scheduleSeconds"):
             out.append("      Events:\n")
+        if spec.get("scheduleSeconds"):
+            # A function without routes on a timer (the jobs worker): EventBridge invokes it asynchronously with
+            # the event the local gateway's scheduler sends (runtime/Gateway/Scheduler.swift).
+            seconds = int(spec["scheduleSeconds"])
+            minutes = max(1, seconds // 60)
+            event = {"version": "2.0", "routeKey": f"SCHEDULE {name}", "rawPath": "/", "rawQueryString": "", "headers": {},
+                     "requestContext": {"domainName": "schedule", "requestId": "schedule",
+                                        "http": {"method": "POST", "path": "/", "sourceIp": "127.0.0.1",
+                                                 "userAgent": "eventbridge"}},
+                     "isBase64Encoded": False}
+            out.append("        Schedule:\n")
+            out.append("          Type: ScheduleV2\n")
+            out.append("          Properties:\n")
+            out.append(f"            ScheduleExpression: {q(f'rate({minutes} minute' + ('s' if minutes > 1 else '') + ')')}\n")
+            out.append(f"            Input: {q(json.dumps(event, sort_keys=True))}\n")
         event_ids: set[str] = set()
         for r in mine:
             eid = route_event_id(r["method"], r["path"])

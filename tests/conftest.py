@@ -150,6 +150,8 @@ class Gateway:
     workers: int = 1
     # Extra environment for the gateway (and so its function processes), over the test's own.
     env: dict[str, str] = field(default_factory=dict)
+    # Extra `gangway serve` arguments (e.g. `--schedule-every`).
+    args: list[str] = field(default_factory=list)
     process: subprocess.Popen | None = None
     stopped_cleanly: bool | None = None
     leftover_workers: list = field(default_factory=list)
@@ -189,6 +191,7 @@ class Gateway:
             [
                 str(GANGWAY), "serve", "--port", str(self.port), "--store", self.store, "--mode", self.mode,
                 "--workers", str(self.workers), "--routes", str(ROUTES), "--functions-dir", str(self.functions_dir),
+                *self.args,
             ],
             stdout=out, stderr=err, stdin=subprocess.DEVNULL, cwd=str(self.workdir), env={**os.environ, **self.env},
         )
@@ -259,14 +262,16 @@ def start_gateway(gangway_bin, tmp_path_factory):
     """Factory: a fresh store + `gangway init` + `gangway serve` in the given mode. Stopped at session end."""
     started: list[Gateway] = []
 
-    def start(mode: str = "warm", functions_dir: Path | None = None, workers: int = 1, env: dict | None = None) -> Gateway:
+    def start(
+        mode: str = "warm", functions_dir: Path | None = None, workers: int = 1, env: dict | None = None, args: list | None = None,
+    ) -> Gateway:
         port = free_port()
         workdir = tmp_path_factory.mktemp(f"gw-{mode}")
         store = f"sqlite:{workdir / 'gangway.db'}"
         tenant = init_tenant(store, f"http://127.0.0.1:{port}/", [f"localhost:{port}"])
         gw = Gateway(
             mode=mode, port=port, tenant=tenant, workdir=workdir, functions_dir=functions_dir or BIN_DIR, workers=workers,
-            env=env or {},
+            env=env or {}, args=args or [],
         )
         started.append(gw)
         gw.start()

@@ -499,8 +499,15 @@ def test_every_405_names_the_methods_its_path_answers_in_allow(gateway):
     methods: dict[str, list[str]] = {}
     for route in table["routes"]:
         methods.setdefault(route["path"], []).append(route["method"])
-    for path, allowed in methods.items():
+    def matches(pattern: str, concrete: str) -> bool:
+        a, b = pattern.strip("/").split("/"), concrete.strip("/").split("/")
+        return len(a) == len(b) and all(x == y or x.startswith("{") for x, y in zip(a, b))
+
+    for path in methods:
         concrete = path.replace("{id}", "x").replace("{provider}", "auth0").replace("{user_id}", "y")
+        # A literal path may also match a parameterised one (`/api/v2/jobs/users-imports` is a `/api/v2/jobs/{id}`).
+        allowed = [m for route in table["routes"] if matches(route["path"], concrete) for m in [route["method"]]]
+        allowed = list(dict.fromkeys(allowed))
         r = gateway.request("TRACE", concrete)
         assert r.status_code == 405, (path, r.status_code, r.text)
         assert [m.strip() for m in r.headers["allow"].split(",")] == allowed, (path, r.headers)

@@ -87,7 +87,11 @@ def test_adding_a_function_is_its_folder_and_its_routes():
     folders = {p.parent.name for p in (REPO / "functions").glob("*/main.swift")}
     table = route_table()
     assert folders == set(table["functions"]), "functions/ and infra/routes.json disagree"
-    assert {r["function"] for r in table["routes"]} == folders, "a function without a route, or a route to nothing"
+    scheduled = {name for name, spec in table["functions"].items() if spec.get("scheduleSeconds")}
+    assert {r["function"] for r in table["routes"]} == folders - scheduled, "a function without a route, or a route to nothing"
+    # A scheduled function (the jobs worker) answers no HTTP route: the schedule is its only way in.
+    assert scheduled == {"jobs-worker"}
+    assert not any(r["function"] in scheduled for r in table["routes"])
 
 
 def test_committed_template_is_what_the_generator_makes():
@@ -117,6 +121,11 @@ def test_template_routes_are_exactly_the_route_table(template):
     deployed = set()
     for name, (logical_id, props) in functions_in(template).items():
         for event_id, event in (props.get("Events") or {}).items():
+            if event["Type"] == "ScheduleV2":
+                # Only the route table's scheduled functions, with the scheduler's event as input.
+                assert route_table()["functions"][name].get("scheduleSeconds"), (logical_id, event_id)
+                assert json.loads(event["Properties"]["Input"])["routeKey"] == f"SCHEDULE {name}"
+                continue
             assert event["Type"] == "HttpApi", (logical_id, event_id)
             p = event["Properties"]
             assert p["ApiId"] == {"Ref": apis[0]}, (logical_id, event_id)
@@ -197,6 +206,9 @@ def test_openapi_operations_have_schemas_and_the_right_error_shape(openapi):
                 assert response["headers"]["Location"]["required"], (method, path, code)
             elif browser:
                 assert response["content"]["text/html"]["schema"] == html, (method, path, code)
+            elif path == "/api/v2/jobs/{id}/file":
+                # An export's file: gzip, as Auth0's export files are.
+                assert response["content"]["application/gzip"]["schema"]["format"] == "binary", (method, path, code)
             elif code != "204":
                 assert "schema" in response["content"]["application/json"], (method, path, code)
         # Every body-taking route documents its body (POST /userinfo and rotate-secret take none).

@@ -132,6 +132,8 @@ SEMANTIC_400 = {
     "revoke": "as token: parameter limits count bytes (a JSON Schema maxLength counts characters); client_id is required",
     "createUser": "an unknown connection is 400 inexistent_connection",
     "updateUser": "a connection the user has no identity on is 400 invalid_body",
+    "createUsersImportJob": "the connection must exist; the users file must be multipart (a generated part may be empty)",
+    "createUsersExportJob": "the connection must exist",
     "linkUserIdentity": "link_with must be a verifiable ID token; link_with and provider + user_id exclude each other",
     "updateConnection": "import_mode true needs a complete upstream configuration (stored and patched together)",
     "createMigrationSource": "the connection must exist; the domain must be a host, an https URL or a loopback http URL",

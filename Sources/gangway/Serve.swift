@@ -13,6 +13,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "The issuer to initialise on first start; default http://HOST:PORT/.") var issuer: String?
     @Option(help: "Route table; default infra/routes.json.") var routes: String?
     @Option(help: "Directory holding the function executables; default beside this binary.") var functionsDir: String?
+    @Option(
+        help: "Seconds between runs of each scheduled function (the jobs worker), instead of the route table's interval (AWS's schedule).")
+    var scheduleEvery: Double = 1
     @OptionGroup var limits: GatewayLimitOptions
     @OptionGroup var store: StoreOptions
 
@@ -44,6 +47,7 @@ struct Serve: AsyncParsableCommand {
         options.mode = mode
         options.workersPerFunction = max(1, workers)
         options.limits = try limits.resolved
+        options.scheduleEvery = .milliseconds(Int(max(0.05, scheduleEvery) * 1000))
         let gateway = try Gateway(options: options)
         try await gateway.run { port in
             // Scripts and tests wait for this line, so it goes out unbuffered.

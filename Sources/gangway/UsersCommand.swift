@@ -5,7 +5,7 @@ import GangwayAuth0
 /// `gangway users create`: an operator's way to seed a database user (bcrypt hash) without the Management API.
 struct UsersCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "users", abstract: "Manage a tenant's users.", subcommands: [Create.self]
+        commandName: "users", abstract: "Manage a tenant's users.", subcommands: [Create.self, Import.self, Export.self]
     )
 
     struct Create: AsyncParsableCommand {

@@ -26,6 +26,8 @@ public struct Gateway: Sendable {
         public var limits = GatewayLimits()
         public var routesPath: String
         public var binDirectory: String
+        /// How often scheduled functions run (nil: each at its route table's `scheduleSeconds`).
+        public var scheduleEvery: Duration?
         /// The environment every function process gets (GANGWAY_STORE and friends).
         public var environment: [String: String]
 
@@ -104,7 +106,12 @@ public struct Gateway: Sendable {
         // A service group shuts down in reverse order: first the public server (finishing requests in
         // flight), then the invoker (releasing the workers' long polls and stopping them), then the
         // Runtime API listeners, which by then have nothing left to wait for.
-        let services: [any Service] = extraServices + [InvokerService(invoker: invoker), app]
+        var schedules: [String: Duration] = [:]
+        for (name, spec) in routes.functions {
+            if let every = spec.scheduleSeconds { schedules[name] = options.scheduleEvery ?? .seconds(every) }
+        }
+        let scheduler = Scheduler(invoker: invoker, schedules: schedules, logger: logger)
+        let services: [any Service] = extraServices + [InvokerService(invoker: invoker), scheduler, app]
         let group = ServiceGroup(
             configuration: .init(
                 services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint],

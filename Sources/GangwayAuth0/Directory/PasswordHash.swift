@@ -107,23 +107,9 @@ public enum PasswordHash {
         }
     }
 
-    /// One `crypt_rn` call with a zeroed `struct crypt_data` on the heap (~32 KB), wiped afterwards.
+    /// One `crypt_rn` call (PasswordKDF.crypt: a zeroed `struct crypt_data`, wiped afterwards).
     private static func hash(_ password: String, setting: String) -> String? {
-        let size = MemoryLayout<crypt_data>.size
-        let data = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: MemoryLayout<crypt_data>.alignment)
-        data.initializeMemory(as: UInt8.self, repeating: 0, count: size)
-        defer {
-            secureZero(data, size)
-            data.deallocate()
-        }
-        let result: String? = password.withCString { phrase in
-            setting.withCString { settingPtr in
-                guard let out = crypt_rn(phrase, settingPtr, data, Int32(size)) else { return nil }
-                guard out[0] != 0, out[0] != CChar(UInt8(ascii: "*")) else { return nil }
-                return String(cString: out)
-            }
-        }
-        return result
+        PasswordKDF.crypt(Array(password.utf8), setting: setting)
     }
 
     private static func constantTimeEquals(_ a: [UInt8], _ b: [UInt8]) -> Bool {

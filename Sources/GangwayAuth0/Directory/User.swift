@@ -1,7 +1,8 @@
 import FoundationEssentials
 import GangwayPlatform
 
-/// A user of a tenant. Profile fields follow Auth0's normalized profile; the password is only ever a bcrypt hash.
+/// A user of a tenant. Profile fields follow Auth0's normalized profile; the password is a bcrypt hash (or, until
+/// the first login after an import, a hash in the algorithm it was imported with).
 public struct User: Codable, Sendable, Equatable {
     /// `auth0|<id>` for database users, as Auth0 spells them.
     public var userId: String
@@ -15,6 +16,9 @@ public struct User: Codable, Sendable, Equatable {
     public var familyName: String?
     public var picture: String?
     public var passwordHash: String?
+    /// A hash brought by an import in another algorithm (`custom_password_hash`): checked at the first login,
+    /// then replaced by Gangway's own bcrypt `passwordHash` and dropped. Never both at once.
+    public var importedPasswordHash: ImportedPasswordHash? = nil
     public var blocked: Bool
     public var userMetadata: [String: JSONValue]
     public var appMetadata: [String: JSONValue]
@@ -68,6 +72,20 @@ public struct User: Codable, Sendable, Equatable {
         self.updatedAt = now
         self.lastLogin = nil
         self.loginsCount = 0
+    }
+
+    /// The profile's optional strings under Auth0's names, absent when unset: what the Management API's view, a
+    /// linked identity's `profileData` and the exports share.
+    public var profileFields: [String: JSONValue] {
+        var out: [String: JSONValue] = [:]
+        out["email"] = email.map(JSONValue.string)
+        out["username"] = username.map(JSONValue.string)
+        out["name"] = name.map(JSONValue.string)
+        out["nickname"] = nickname.map(JSONValue.string)
+        out["picture"] = picture.map(JSONValue.string)
+        out["given_name"] = givenName.map(JSONValue.string)
+        out["family_name"] = familyName.map(JSONValue.string)
+        return out
     }
 
     /// OIDC standard claims for the granted scopes (`profile`, `email`): what ID tokens and /userinfo carry.

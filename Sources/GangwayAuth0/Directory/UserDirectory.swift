@@ -90,35 +90,48 @@ public struct UserDirectory: Sendable {
     /// (records that must exist exactly when the user does, such as an upstream subject index or a spent re-mint
     /// claim); when one of their conditions fails nothing is written and `conditionFailed` names its key.
     public func create(_ user: User, with extra: [StoreOperation] = []) async throws {
-        var operations: [StoreOperation] = extra
         var loginsByKey: [String: String] = [:]
-        for login in Self.logins(user).sorted() {
-            let key = loginKey(user.connection, login)
-            loginsByKey[key] = login
-            operations.append(try .insertJSON(key, user.userId))
-        }
-        operations.append(try .insertJSON(recordKey(user.userId), user))
-        if case .conditionFailed(_, let key) = try await store.commit(operations) {
+        for login in Self.logins(user) { loginsByKey[loginKey(user.connection, login)] = login }
+        if case .conditionFailed(_, let key) = try await store.commit(extra + (try creation(of: user))) {
             if let login = loginsByKey[key] { throw Failure.loginTaken(login) }
             if key == recordKey(user.userId) { throw Failure.userIdTaken(user.userId) }
             throw Failure.conditionFailed(key: key)
         }
     }
 
+    /// Creates many users in one batch (a chunk of an import), each with its own `extra` operations: true when all
+    /// were written, false when any condition failed, and then none was (the caller retries them one by one).
+    public func createAll(_ users: [(User, [StoreOperation])]) async throws -> Bool {
+        var operations: [StoreOperation] = []
+        for (user, extra) in users { operations += extra + (try creation(of: user)) }
+        return try await store.commit(operations).committed
+    }
+
+    /// The login claims and the record insert that create `user`.
+    private func creation(of user: User) throws -> [StoreOperation] {
+        var operations: [StoreOperation] = []
+        for login in Self.logins(user).sorted() { operations.append(try .insertJSON(loginKey(user.connection, login), user.userId)) }
+        operations.append(try .insertJSON(recordKey(user.userId), user))
+        return operations
+    }
+
     /// Re-reads the user and applies `change` until its batch holds; nil when the user does not exist. A change of
     /// email or username claims the new logins, writes the record and releases the old logins in one batch
     /// (`loginTaken` when a new one belongs to someone else), so no moment exists where two users hold one login
-    /// or an old login still leads to the user. `change` may run more than once. Throws
+    /// or an old login still leads to the user. `extra` joins each attempt's batch (an import's row journal: when
+    /// its condition fails nothing is written and the attempt is not repeated). `change` may run more than once. Throws
     /// `StoreError(.contention)` when the user keeps changing.
     @discardableResult
-    public func modify(_ userId: String, _ change: (inout User) throws -> Void) async throws -> User? {
+    public func modify(_ userId: String, with extra: [StoreOperation] = [], _ change: (inout User) throws -> Void) async throws -> User? {
         for _ in 0..<StoreContention.attempts {
             guard let (current, version) = try await store.getJSON(User.self, recordKey(userId)) else { return nil }
             var user = current
             try change(&user)
-            var operations = [try StoreOperation.compareAndSwapJSON(recordKey(userId), expectedVersion: version, user)]
+            var operations = extra + [try StoreOperation.compareAndSwapJSON(recordKey(userId), expectedVersion: version, user)]
             operations += try await loginChanges(from: current, to: user)
-            if try await store.commit(operations).committed { return user }
+            let outcome = try await store.commit(operations)
+            if outcome.committed { return user }
+            if let key = outcome.failedKey, extra.contains(where: { $0.key == key }) { throw Failure.conditionFailed(key: key) }
         }
         throw StoreError(.contention, "\(recordKey(userId)) kept changing under \(StoreContention.attempts) attempts")
     }
@@ -232,14 +245,8 @@ public struct UserDirectory: Sendable {
 extension User {
     /// This account as an identity of the primary it is linked to, with its profile as `profileData`.
     public var linkedIdentity: Identity {
-        var profile: [String: JSONValue] = ["email_verified": .bool(emailVerified)]
-        profile["email"] = email.map(JSONValue.string)
-        profile["username"] = username.map(JSONValue.string)
-        profile["name"] = name.map(JSONValue.string)
-        profile["nickname"] = nickname.map(JSONValue.string)
-        profile["picture"] = picture.map(JSONValue.string)
-        profile["given_name"] = givenName.map(JSONValue.string)
-        profile["family_name"] = familyName.map(JSONValue.string)
+        var profile = profileFields
+        profile["email_verified"] = .bool(emailVerified)
         let own =
             identities.first ?? Identity(connection: connection, userId: String(userId.split(separator: "|").last ?? ""), provider: "auth0")
         return Identity(

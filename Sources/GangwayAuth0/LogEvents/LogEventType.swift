@@ -50,4 +50,8 @@ public enum LogEventType: String, Codable, Sendable, CaseIterable {
     case successAPIOperation = "sapi"
     /// `fapi`: Failed API Operation.
     case failedAPIOperation = "fapi"
+    /// `sui`: Success Users Import (an import job completed; its summary in the details).
+    case successUsersImport = "sui"
+    /// `fui`: Failed Users Import (an import job failed as a whole: unreadable file, gone connection, timeout).
+    case failedUsersImport = "fui"
 }

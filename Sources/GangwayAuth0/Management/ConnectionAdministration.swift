@@ -22,16 +22,16 @@ public struct ConnectionChanges: Sendable {
     /// Checks the fields Gangway reads (others pass through untouched).
     static func validate(_ options: [String: JSONValue]) throws(HTTPError) {
         if let mode = options["import_mode"], !mode.isNull, mode.boolValue == nil {
-            throw invalid("import_mode", "Expected type boolean but found type \(Payload.typeName(mode))")
+            throw invalid("import_mode", "Expected type boolean but found type \(mode.typeName)")
         }
         guard let configuration = options["configuration"], !configuration.isNull else { return }
         guard let c = configuration.objectValue else {
-            throw invalid("configuration", "Expected type object but found type \(Payload.typeName(configuration))")
+            throw invalid("configuration", "Expected type object but found type \(configuration.typeName)")
         }
         for key in ["token_endpoint", "userinfo_endpoint", "client_id", "client_secret", "realm"] {
             guard let value = c[key], !value.isNull else { continue }
             guard let string = value.stringValue else {
-                throw invalid("configuration.\(key)", "Expected type string but found type \(Payload.typeName(value))")
+                throw invalid("configuration.\(key)", "Expected type string but found type \(value.typeName)")
             }
             guard string.contains(where: { !$0.isWhitespace }), string.count <= 2048 else {
                 throw invalid("configuration.\(key)", "String must be non-empty and at most 2048 characters")

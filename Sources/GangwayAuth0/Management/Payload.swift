@@ -23,20 +23,8 @@ public struct Payload: Sendable {
 
     public static func error(_ message: String) -> HTTPError { HTTPError(400, "invalid_body", message) }
 
-    static func typeName(_ value: JSONValue) -> String {
-        switch value {
-        case .null: "null"
-        case .bool: "boolean"
-        case .int: "integer"
-        case .double: "number"
-        case .string: "string"
-        case .array: "array"
-        case .object: "object"
-        }
-    }
-
     static func wrongType(_ key: String, expected: String, got value: JSONValue) -> HTTPError {
-        error("Payload validation error: 'Expected type \(expected) but found type \(typeName(value))' on property \(key).")
+        error("Payload validation error: 'Expected type \(expected) but found type \(value.typeName)' on property \(key).")
     }
 
     /// 400 naming the first property not in `allowed` (sorted, so the answer is stable).

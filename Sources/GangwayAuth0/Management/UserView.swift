@@ -15,13 +15,7 @@ extension User {
             "user_metadata": .object(userMetadata),
             "app_metadata": .object(appMetadata),
         ]
-        out["email"] = email.map(JSONValue.string)
-        out["username"] = username.map(JSONValue.string)
-        out["name"] = name.map(JSONValue.string)
-        out["nickname"] = nickname.map(JSONValue.string)
-        out["picture"] = picture.map(JSONValue.string)
-        out["given_name"] = givenName.map(JSONValue.string)
-        out["family_name"] = familyName.map(JSONValue.string)
+        out.merge(profileFields) { _, profile in profile }
         out["last_login"] = lastLogin.map { .string(ManagementDate.string($0)) }
         if blocked { out["blocked"] = true }
         return .object(out)

@@ -67,6 +67,18 @@ public enum StoreKeys {
     /// Present for an hour after a `depnote` was written for one (endpoint, client) pair (its SHA-256, hex).
     public static func deprecationNotice(_ tenant: String, endpoint hash: String) -> String { "t/\(tenant)/deprecation-notices/\(hash)" }
 
+    // MARK: Jobs (bulk import and export)
+    public static func job(_ tenant: String, _ id: String) -> String { "t/\(tenant)/jobs/\(id)" }
+    /// The uploaded users file of an import job, or the gzipped file an export job wrote.
+    public static func jobFile(_ tenant: String, _ id: String) -> String { "t/\(tenant)/job-files/\(id)" }
+    /// The outcome of each row of an import job, by row number (zero-padded: listed in file order).
+    public static func jobRows(_ tenant: String, _ id: String) -> String { "t/\(tenant)/job-rows/\(id)/" }
+    /// One of the tenant's two import-job slots (`JobQueue.importSlots`), held by an active import job's id.
+    public static func importSlot(_ tenant: String, _ slot: Int) -> String { "t/\(tenant)/import-slots/\(slot)" }
+    /// Every tenant's jobs waiting for the worker or being worked on: `job-queue/<tenant>/<job id>`.
+    public static let jobQueue = "job-queue/"
+    public static func queuedJob(_ tenant: String, _ id: String) -> String { jobQueue + "\(tenant)/\(id)" }
+
     // MARK: Log events
     public static func log(_ tenant: String, _ logId: String) -> String { logs(tenant) + logId }
     public static func logs(_ tenant: String) -> String { "t/\(tenant)/logs/" }

@@ -30,6 +30,8 @@ public struct PasswordLogin: Sendable {
         public var user: User
         public var migrated: PasswordFallback.Identity?
         public var created = false
+        /// The algorithm of the imported hash this login replaced with Gangway's own (`custom_password_hash`).
+        public var rehashed: ImportedPasswordHash.Algorithm? = nil
     }
 
     /// The database connection called `name`, or nil.
@@ -79,6 +81,9 @@ public struct PasswordLogin: Sendable {
         _ connection: Connection, _ username: String, _ password: String, local: User?, _ users: UserDirectory,
         endUserIP: String, secrets: SecretBox?
     ) async throws -> Outcome {
+        if let local, local.passwordHash == nil, let imported = local.importedPasswordHash {
+            return try await replace(imported, of: local, password: password, users)
+        }
         guard let local, let hash = local.passwordHash else {
             // No local hash: the upstream may vouch, else it is an unknown user.
             let fallback: PasswordFallback?
@@ -110,6 +115,30 @@ public struct PasswordLogin: Sendable {
         guard PasswordHash.verify(password, against: hash) else { throw Failure.wrongPassword(local) }
         guard !local.blocked else { throw Failure.blocked(local) }
         return Outcome(user: try await recordLogin(local.userId, users) ?? local)
+    }
+
+    /// A login against a hash brought by an import: it costs what that algorithm costs (a wrong password fails as
+    /// any wrong password does, saying nothing of the algorithm); the right one is hashed with Gangway's bcrypt and
+    /// the imported hash dropped, in the same write that counts the login.
+    private func replace(_ imported: ImportedPasswordHash, of local: User, password: String, _ users: UserDirectory) async throws
+        -> Outcome
+    {
+        guard imported.verify(password) else { throw Failure.wrongPassword(local) }
+        guard !local.blocked else { throw Failure.blocked(local) }
+        guard let hash = try? PasswordHash.make(password) else { throw Failure.wrongPassword(local) }
+        let now = Date.now
+        var replaced = false
+        let user = try await users.modify(local.userId) {
+            replaced = false
+            $0.lastLogin = now
+            $0.loginsCount += 1
+            // Unless the hash changed meanwhile (a racing login already replaced it, or an upsert brought another).
+            guard $0.passwordHash == nil, $0.importedPasswordHash == imported else { return }
+            $0.passwordHash = hash
+            $0.importedPasswordHash = nil
+            replaced = true
+        }
+        return Outcome(user: user ?? local, rehashed: replaced ? imported.algorithm : nil)
     }
 
     private func recordLogin(_ userId: String, _ users: UserDirectory) async throws -> User? {

@@ -171,6 +171,11 @@ public final class TokenEndpoint {
                     ]
                 )
             }
+            if let algorithm = outcome.rehashed {
+                await record(
+                    .successPasswordMigration, "Imported \(algorithm.rawValue) password hash replaced by Gangway's bcrypt",
+                    user: outcome.user, userName: username, connection: c, details: ["imported_algorithm": .string(algorithm.rawValue)])
+            }
             // A linked secondary account logs in as its primary user (tokens carry the primary's sub).
             let user = try await UserDirectory(store: store, tenant: tenant).resolveLinked(outcome.user)
             guard !user.blocked else { throw PasswordLogin.Failure.blocked(user) }

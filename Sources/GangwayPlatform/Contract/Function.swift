@@ -41,6 +41,12 @@ public protocol FunctionHandler: Sendable {
     /// The error body shape of its endpoint family.
     var errors: ErrorShape { get }
     func handle(_ request: FunctionRequest, _ context: FunctionContext) async throws -> GatewayResponse
+    /// The largest request body this endpoint takes, when it differs from the configured one (an upload).
+    var maxBodyBytes: Int? { get }
+}
+
+extension FunctionHandler {
+    public var maxBodyBytes: Int? { nil }
 }
 
 extension FunctionHandler {
@@ -114,7 +120,7 @@ public struct Function: Sendable {
             logger.warning("malformed event", metadata: ["request_id": .string(fallbackId ?? "-")])
             return Handled(errorShape.response(for: .badRequest("Malformed request event.")))
         }
-        let request = FunctionRequest(event: event, maxBodyBytes: configuration.maxBodyBytes)
+        let request = FunctionRequest(event: event, maxBodyBytes: handler.maxBodyBytes ?? configuration.maxBodyBytes)
         var logger = self.logger
         logger[metadataKey: "request_id"] = .string(request.requestId)
         let context = FunctionContext(requestId: request.requestId, logger: logger, configuration: configuration, resources: resources)

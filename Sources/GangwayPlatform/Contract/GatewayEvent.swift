@@ -96,6 +96,11 @@ public struct GatewayResponse: Codable, Sendable, Equatable {
         cookies = (cookies ?? []) + [cookie.headerValue]
     }
 
+    /// A binary answer (a file), base64-encoded in the response as API Gateway expects.
+    public static func binary(_ status: Int, _ bytes: [UInt8], headers: [String: String]) -> GatewayResponse {
+        GatewayResponse(statusCode: status, headers: headers, body: Data(bytes).base64EncodedString(), isBase64Encoded: true)
+    }
+
     /// A JSON answer; identity endpoints never want their answers cached.
     public static func json<T: Encodable>(_ status: Int, _ value: T, headers: [String: String] = [:]) throws -> GatewayResponse {
         var all = ["content-type": "application/json; charset=utf-8"]

@@ -62,7 +62,7 @@ public func reasonPhrase(_ status: Int) -> String {
     case 404: "Not Found"
     case 405: "Method Not Allowed"
     case 409: "Conflict"
-    case 413: "Payload Too Large"
+    case 413: "Request Entity Too Large"  // hapi's (Auth0's) wording, RFC 2616's name
     case 415: "Unsupported Media Type"
     case 429: "Too Many Requests"
     case 500: "Internal Server Error"

@@ -7,6 +7,9 @@ public struct RouteTable: Codable, Sendable {
         public var timeoutSeconds: Int
         public var memoryMB: Int
         public var description: String?
+        /// A function with no HTTP route that runs on a timer (the jobs worker): every so many seconds. On AWS an
+        /// EventBridge schedule invokes it asynchronously; locally the gateway does (`gangway serve --schedule-every`).
+        public var scheduleSeconds: Int?
     }
     public struct Route: Codable, Sendable {
         public var method: String

@@ -90,3 +90,18 @@ public enum JSON {
         String(decoding: try encode(value), as: UTF8.self)
     }
 }
+
+extension JSONValue {
+    /// The JSON-schema type name, for validation messages ("Expected type object but found type string").
+    public var typeName: String {
+        switch self {
+        case .null: "null"
+        case .bool: "boolean"
+        case .int: "integer"
+        case .double: "number"
+        case .string: "string"
+        case .array: "array"
+        case .object: "object"
+        }
+    }
+}

@@ -1,4 +1,5 @@
-// The parts of the system OpenSSL (libssl-dev) that Gangway uses: RSA keys, RS256, SHA-256, randomness.
+// The parts of the system OpenSSL (libssl-dev) that Gangway uses: RSA keys, RS256, SHA-256, randomness;
+// digests, HMAC, PBKDF2 and scrypt by name for imported password hashes (provider.h: the legacy provider for MD4/whirlpool).
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
@@ -10,6 +11,7 @@
 #include <openssl/sha.h>
 #include <openssl/crypto.h>
 #include <openssl/decoder.h>
+#include <openssl/provider.h>
 
 // EVP_PKEY_KEYPAIR is a composite macro Swift cannot import.
 static inline int gangway_evp_pkey_keypair(void) { return EVP_PKEY_KEYPAIR; }
