@@ -186,6 +186,10 @@ def test_import_request_limits_answer_as_auth0(jobs_gw, mgmt):
     with pytest.raises(ApiError) as e:
         mgmt.jobs.get("job_doesnotexist12345")
     assert e.value.status_code == 404
+    # An export field's export_as must be a string (schemathesis found an object accepted).
+    with pytest.raises(ApiError) as e:
+        mgmt.jobs.users_exports.create(format="csv", fields=[{"name": "email", "export_as": {}}])
+    assert e.value.status_code == 400 and "on property fields.export_as" in e.value.body["message"]
 
 
 def test_a_file_that_is_not_a_json_array_fails_the_job_and_logs_fui(jobs_gw, mgmt):

@@ -41,6 +41,28 @@ struct ContractTests {
         if case .badPath = Self.table.match(method: "GET", path: "/api/v2/users/%zz") {} else { Issue.record("expected bad path") }
     }
 
+    @Test("Allow names the most specific path's methods: a literal sibling of {id} does not advertise GET")
+    func allowPrefersLiteralPaths() throws {
+        let table = try JSONDecoder().decode(
+            RouteTable.self,
+            from: Data(
+                """
+                {"functions": {"jobs": {"timeoutSeconds": 5, "memoryMB": 128}},
+                 "routes": [{"method": "GET", "path": "/api/v2/jobs/{id}", "function": "jobs"},
+                            {"method": "POST", "path": "/api/v2/jobs/users-imports", "function": "jobs"}]}
+                """.utf8))
+        if case .methodNotAllowed(let allowed) = table.match(method: "OPTIONS", path: "/api/v2/jobs/users-imports") {
+            #expect(allowed == ["POST"])
+        } else {
+            Issue.record("expected 405")
+        }
+        if case .matched(let m) = table.match(method: "GET", path: "/api/v2/jobs/users-imports") {
+            #expect(m.parameters["id"] == "users-imports", "GET still reaches {id}, as API Gateway routes it")
+        } else {
+            Issue.record("expected GET /jobs/{id}")
+        }
+    }
+
     static func request(body: String?, contentType: String?, base64: Bool = false, limit: Int = 1024) -> FunctionRequest {
         var headers = ["host": "h"]
         headers["content-type"] = contentType

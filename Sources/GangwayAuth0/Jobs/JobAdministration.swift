@@ -75,6 +75,10 @@ extension ManagementCall {
                 guard let name = item["name"]?.stringValue, !name.isEmpty, name.count <= 100 else {
                     throw Payload.error("Payload validation error: 'Missing required property: name' on property fields.")
                 }
+                if let value = item["export_as"], value.stringValue == nil {
+                    throw Payload.error(
+                        "Payload validation error: 'Expected type string but found type \(value.typeName)' on property fields.export_as.")
+                }
                 let exportAs = item["export_as"]?.stringValue
                 if let exportAs, exportAs.count > 100 {
                     throw Payload.error("Payload validation error: 'String is too long' on property fields.export_as.")

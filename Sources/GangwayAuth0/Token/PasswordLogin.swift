@@ -117,13 +117,17 @@ public struct PasswordLogin: Sendable {
         return Outcome(user: try await recordLogin(local.userId, users) ?? local)
     }
 
-    /// A login against a hash brought by an import: it costs what that algorithm costs (a wrong password fails as
-    /// any wrong password does, saying nothing of the algorithm); the right one is hashed with Gangway's bcrypt and
-    /// the imported hash dropped, in the same write that counts the login.
+    /// A login against a hash brought by an import: it costs what that algorithm costs, and a wrong password also
+    /// the bcrypt work of any other wrong password, so a user with a fast imported hash (md5, sha1) cannot be told
+    /// by its answer time from a bcrypt user or an unknown one; it fails with the same answer. The right password is
+    /// hashed with Gangway's bcrypt and the imported hash dropped, in the same write that counts the login.
     private func replace(_ imported: ImportedPasswordHash, of local: User, password: String, _ users: UserDirectory) async throws
         -> Outcome
     {
-        guard imported.verify(password) else { throw Failure.wrongPassword(local) }
+        guard imported.verify(password) else {
+            PasswordHash.dummyVerify(password)
+            throw Failure.wrongPassword(local)
+        }
         guard !local.blocked else { throw Failure.blocked(local) }
         guard let hash = try? PasswordHash.make(password) else { throw Failure.wrongPassword(local) }
         let now = Date.now

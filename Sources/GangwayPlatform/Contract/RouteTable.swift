@@ -53,7 +53,11 @@ public struct RouteTable: Codable, Sendable {
 
     public func match(method: String, path rawPath: String) -> Outcome {
         let segments = rawPath.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
+        // `Allow` names the methods of the most specific paths only (fewest parameters), as a
+        // client reading the API description expects: `POST /jobs/users-imports` does not
+        // advertise `GET` just because `GET /jobs/{id}` would also take the request.
         var allowed: [String] = []
+        var allowedParameters = Int.max
         for route in routes {
             let pattern = route.path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
             guard pattern.count == segments.count else { continue }
@@ -74,7 +78,11 @@ public struct RouteTable: Codable, Sendable {
             }
             guard matched else { continue }
             if route.method == method.uppercased() { return .matched(Match(route: route, parameters: parameters)) }
-            if !allowed.contains(route.method) { allowed.append(route.method) }
+            if parameters.count < allowedParameters {
+                allowed = []
+                allowedParameters = parameters.count
+            }
+            if parameters.count == allowedParameters, !allowed.contains(route.method) { allowed.append(route.method) }
         }
         return allowed.isEmpty ? .notFound : .methodNotAllowed(allowed: allowed)
     }
