@@ -26,7 +26,8 @@ bench_build() {
 }
 
 # The function names in infra/routes.json.
-bench_functions() { jq -r '.functions | keys[]' "$BENCH_ROOT/infra/routes.json"; }
+# Functions with an HTTP route (jobs-worker has none: a schedule invokes it), in name order.
+bench_functions() { jq -r '[.routes[].function] | unique[]' "$BENCH_ROOT/infra/routes.json"; }
 
 # One result line for run.sh: BENCH name|measured|baseline|ratio|target|verdict
 bench_result() { printf 'BENCH %s|%s|%s|%s|%s|%s\n' "$@"; }

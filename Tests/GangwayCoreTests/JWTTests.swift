@@ -475,6 +475,9 @@ private func expectAccepted(
         #expect(Random.bytes(0).isEmpty)
         #expect(Random.bytes(32).count == 32)
         #expect(Random.bytes(32) != Random.bytes(32))
+        // Lengths that are not a multiple of the generator's 8-byte word, and every byte value reachable.
+        #expect([1, 7, 9, 13, 48].map { Random.bytes($0).count } == [1, 7, 9, 13, 48])
+        #expect(Set(Random.bytes(8192)).count == 256)
         let t = Random.token()
         #expect(t.count == 43 && Base64URL.decode(t)?.count == 32)
         #expect(Random.token(bytes: 16).count == 22)

@@ -17,6 +17,17 @@ public final class SQLiteStore: KeyValueStore, @unchecked Sendable {
     private let lock = Mutex(())
     /// Prepared statements by SQL text; guarded by `lock`.
     private var statements: [String: OpaquePointer] = [:]
+    /// Frames in the WAL after this connection's last commit (SQLite's WAL hook reports it); guarded by `lock`.
+    private var walFrames: Int32 = 0
+
+    /// A one-shot process (a cold function) never closes the store, and the next one, then the file's only
+    /// connection, rebuilds the WAL index by checksumming every frame and forgets how much was checkpointed, so the
+    /// WAL would never restart: it grew to 2.1 MB after 200 cold `authorize` runs, 10.5% of each one's instructions.
+    /// A writer that leaves more frames than this checkpoints and truncates the WAL to nothing (SQLite's own
+    /// auto-checkpoint waits for 1,000 frames and only restarts the WAL, which a lost index never does).
+    static let walTruncateFrames: Int32 = 128
+    /// How long a statement waits for another connection's lock before answering BUSY.
+    static let busyTimeoutMs: Int32 = 5000
 
     /// Opens (creating parent directories, the file and the schema if needed) the database at `path`.
     /// Cheap when the file already exists: one open, three pragmas, one `user_version` read.
@@ -33,11 +44,19 @@ public final class SQLiteStore: KeyValueStore, @unchecked Sendable {
         }
         db = handle
         do {
-            sqlite3_busy_timeout(db, 5000)
+            sqlite3_busy_timeout(db, Self.busyTimeoutMs)
             sqlite3_extended_result_codes(db, 1)
             // Switching to WAL needs a brief exclusive lock; concurrent first opens may see BUSY.
             try retryingBusy { try exec("PRAGMA journal_mode=WAL") }
             try exec("PRAGMA synchronous=NORMAL")
+            // Replaces the auto-checkpoint hook; `checkpointIfLong` does its work after each write transaction.
+            sqlite3_wal_hook(
+                db,
+                { context, _, _, frames in
+                    guard let context else { return SQLITE_OK }
+                    Unmanaged<SQLiteStore>.fromOpaque(context).takeUnretainedValue().walFrames = frames
+                    return SQLITE_OK
+                }, Unmanaged.passUnretained(self).toOpaque())
             if try userVersion() != Self.schemaVersion {
                 try retryingBusy {
                     try exec("BEGIN IMMEDIATE")
@@ -231,12 +250,23 @@ public final class SQLiteStore: KeyValueStore, @unchecked Sendable {
                 // "now" is taken after the lock is acquired, so expiry decisions are made in lock order.
                 let result = try body(StoreSupport.nowMillis())
                 _ = try step(try prepared("COMMIT"), reset: true)
+                checkpointIfLong()
                 return result
             } catch {
                 if sqlite3_get_autocommit(db) == 0 { _ = sqlite3_exec(db, "ROLLBACK", nil, nil, nil) }
                 throw error
             }
         }
+    }
+
+    /// Checkpoints and truncates the WAL once it holds more than `walTruncateFrames` frames. It never waits: with
+    /// another connection reading, the frames are still copied back and the truncation is left to a later writer.
+    private func checkpointIfLong() {
+        guard walFrames > Self.walTruncateFrames else { return }
+        walFrames = 0
+        sqlite3_busy_timeout(db, 0)
+        defer { sqlite3_busy_timeout(db, Self.busyTimeoutMs) }
+        _ = sqlite3_wal_checkpoint_v2(db, nil, SQLITE_CHECKPOINT_TRUNCATE, nil, nil)
     }
 
     /// The live (non-expired) version of `key`, if any.

@@ -15,9 +15,10 @@ public enum Digest {
         return s.withUTF8 { sha256(buffer: $0) }
     }
 
+    /// OpenSSL's low-level SHA-256 (`gangway_sha256` in the COpenSSL shim says why not `SHA256()`).
     static func sha256(buffer: UnsafeBufferPointer<UInt8>) -> [UInt8] {
         [UInt8](unsafeUninitializedCapacity: 32) { out, count in
-            _ = SHA256(buffer.baseAddress ?? UnsafePointer(out.baseAddress!), buffer.count, out.baseAddress)
+            gangway_sha256(buffer.baseAddress ?? UnsafePointer(out.baseAddress!), buffer.count, out.baseAddress)
             count = 32
         }
     }

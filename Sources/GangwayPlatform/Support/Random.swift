@@ -1,16 +1,21 @@
-import COpenSSL
 import FoundationEssentials
 
-/// Cryptographically secure randomness from OpenSSL's DRBG.
+/// Cryptographically secure randomness from the kernel: `getrandom(2)`, through the standard library's
+/// `SystemRandomNumberGenerator`. Not OpenSSL's DRBG: a one-shot process pays for setting that up (provider
+/// fetch, DRBG instantiation and seeding from the same kernel source), measured at a third of a cold
+/// `authorize`'s instructions (8.1 of 23.6 million, callgrind) for 48 random bytes.
 public enum Random {
-    /// `n` random bytes. Traps if the DRBG fails (there is no safe fallback).
+    /// `n` random bytes. Traps if the kernel cannot give them (there is no safe fallback).
     public static func bytes(_ n: Int) -> [UInt8] {
-        precondition(n >= 0 && n <= Int(Int32.max), "Random.bytes: bad count")
-        if n == 0 { return [] }
-        return [UInt8](unsafeUninitializedCapacity: n) { buf, count in
-            precondition(RAND_bytes(buf.baseAddress, Int32(n)) == 1, "RAND_bytes failed")
-            count = n
+        precondition(n >= 0, "Random.bytes: bad count")
+        var generator = SystemRandomNumberGenerator()
+        var out = [UInt8]()
+        out.reserveCapacity(n)
+        while out.count < n {
+            let word = generator.next()
+            withUnsafeBytes(of: word) { out.append(contentsOf: $0.prefix(n - out.count)) }
         }
+        return out
     }
 
     /// An unguessable token: `bytes` random bytes, base64url without padding (32 bytes → 43 chars).
