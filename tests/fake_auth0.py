@@ -4,6 +4,7 @@ It speaks the two calls Gangway makes upstream:
   POST /oauth/token   grant_type=http://auth0.com/oauth/grant-type/password-realm | refresh_token
                       (form or JSON; client_id/client_secret in the body or HTTP Basic)
   GET  /userinfo      Authorization: Bearer <access token it issued>
+  GET  /.well-known/jwks.json   the tenant's signing public key (RS256; made on first use), whose tokens `sign` makes
 and a control surface for the tests:
   POST /_users           {"username"?, "email", "password", "sub", "realm"?, ...profile}
   POST /_refresh_tokens  {"token", "sub", "client_id"?, "rotate"?: false}   (bound to client_id, default the tenant's client)
@@ -45,6 +46,15 @@ class State:
         self.calls: list[dict] = []
         self.modes = {"token": "ok", "userinfo": "ok", "delay_ms": 0}
         self.flaky_used: set[str] = set()
+        self.signing_key = None  # a joserfc RSAKey, made on first use (2048-bit generation takes a moment)
+
+    def key(self):
+        from joserfc.jwk import RSAKey
+
+        with self.lock:
+            if self.signing_key is None:
+                self.signing_key = RSAKey.generate_key(2048, parameters={"kid": "upstream-" + secrets.token_hex(6), "use": "sig", "alg": "RS256"})
+            return self.signing_key
 
     def user_by_sub(self, sub: str) -> dict | None:
         return next((u for u in self.users if u["sub"] == sub), None)
@@ -177,6 +187,8 @@ class Handler(BaseHTTPRequestHandler):
             with self.state.lock:
                 return self._send(200, list(self.state.calls))
         self._record({})
+        if path == "/.well-known/jwks.json":
+            return self._send(200, {"keys": [self.state.key().as_dict(private=False)]})
         if path != "/userinfo":
             return self._send(404, {"error": "not_found"})
         if self._failure("userinfo"):
@@ -244,6 +256,13 @@ class FakeAuth0:
     def set_mode(self, **modes):
         self.state.modes.update(modes)
         self.state.flaky_used.clear()
+
+    def sign(self, claims: dict, typ: str = "JWT") -> str:
+        """A token signed with the tenant's key, typed as Auth0 types its tokens (`JWT`, access and ID tokens alike)."""
+        from joserfc import jwt
+
+        key = self.state.key()
+        return jwt.encode({"alg": "RS256", "typ": typ, "kid": key.kid}, claims, key)
 
     def calls(self, path: str | None = None) -> list[dict]:
         with self.state.lock:

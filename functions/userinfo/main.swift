@@ -1,7 +1,8 @@
 // GET and POST /userinfo: the OIDC-conformant profile of the user an access token speaks for.
 //
 // - Credentials: `Authorization: Bearer <access token>` issued by this tenant with `<issuer>userinfo` in `aud`
-//   and `openid` in `scope`. ID tokens are not credentials.
+//   and `openid` in `scope`. ID tokens are not credentials. During a migration's transition window, an access token
+//   the old Auth0 tenant signed (same issuer, one of its imported keys, typed `JWT` as Auth0 types them) is one too.
 // - Missing token: 401 with `WWW-Authenticate: Bearer realm="<issuer>"` (no error code, RFC 6750 §3.1).
 // - Invalid, expired, foreign-tenant or ID token, or the user deleted or blocked: 401 with
 //   `WWW-Authenticate: Bearer realm="…", error="invalid_token", error_description="…"`.

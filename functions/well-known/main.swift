@@ -12,8 +12,11 @@ struct WellKnownFunction: FunctionHandler {
 
         switch request.routeKey {
         case "GET /.well-known/jwks.json":
-            let keys = try await context.store().getJSON(SigningKeySet.self, StoreKeys.signingKeys(tenant.id))?.0 ?? SigningKeySet()
-            return try .json(200, keys.jwks, headers: cacheable)
+            // The tenant's own keys, then the old tenant's until the transition deadline (tokens it issued keep verifying).
+            let store = try context.store()
+            let keys = try await store.getJSON(SigningKeySet.self, StoreKeys.signingKeys(tenant.id))?.0 ?? SigningKeySet()
+            let upstream = try await UpstreamKeys.load(store, tenant: tenant)?.open() ?? []
+            return try .json(200, JWKS(keys: keys.jwks.keys + upstream), headers: cacheable)
 
         case "GET /.well-known/openid-configuration":
             return try .json(200, DiscoveryDocument(tenant: tenant), headers: cacheable)

@@ -31,6 +31,9 @@ public struct AccessToken: Sendable {
 /// after the signature, so a forged token is always answered as forged.
 extension AccessToken: VerifiedToken {
     public static let headerCheck = TokenVerifier.HeaderCheck.afterSignature
+    /// Auth0 types its access tokens `JWT` (`at+jwt` only with its RFC 9068 profile), so the old tenant's
+    /// tokens are told from its ID tokens by their audience, as Auth0's own /userinfo does.
+    public static let upstreamTypes: Set<String> = ["JWT", "at+jwt"]
 
     public init(verified claims: [String: JSONValue]) throws(TokenRejection) {
         guard claims["sub"]?.stringValue?.isEmpty == false else { throw .noSubject }

@@ -11,6 +11,13 @@ public enum TokenDoor: Sendable {
     /// The `link_with` field of account linking: an ID token whose `aud` is the `azp` of the access token sending it.
     case linkWith(azp: String)
 
+    /// Whether tokens signed by the old tenant's keys (`UpstreamKeys`, until the transition deadline) are accepted:
+    /// only at /userinfo, which SPAs call right after the cutover with the token the old tenant gave them. The
+    /// Management API and `link_with` never accept them.
+    public var trustsUpstreamKeys: Bool {
+        if case .userinfo = self { true } else { false }
+    }
+
     public func audience(of tenant: Tenant) -> String {
         switch self {
         case .managementAPI: tenant.managementAudience

@@ -9,8 +9,15 @@ public protocol VerifiedToken: Sendable {
     static var type: String { get }
     /// Whether the header is judged before the signature or after it.
     static var headerCheck: TokenVerifier.HeaderCheck { get }
+    /// The `typ` values accepted on a token signed by one of the old tenant's keys (`UpstreamKeys`), where a door
+    /// trusts them. None by default.
+    static var upstreamTypes: Set<String> { get }
     /// The kind's own claim rules.
     init(verified claims: [String: JSONValue]) throws(TokenRejection)
+}
+
+extension VerifiedToken {
+    public static var upstreamTypes: Set<String> { [] }
 }
 
 /// Why the verifier refused a token. The door it was presented at words the answer (see `TokenDoor`).
@@ -38,9 +45,9 @@ public struct TokenVerifier: Sendable {
 
     public init(ring: KeyRing) { self.ring = ring }
 
-    /// The verifier for the keys `tenant` publishes now.
-    public static func load(_ store: any KeyValueStore, tenant: Tenant) async throws -> TokenVerifier {
-        TokenVerifier(ring: try await KeyRing.load(store, tenant: tenant))
+    /// The verifier for the keys `tenant` publishes now; for a door that trusts them, the old tenant's keys too.
+    public static func load(_ store: any KeyValueStore, tenant: Tenant, for door: TokenDoor? = nil) async throws -> TokenVerifier {
+        TokenVerifier(ring: try await KeyRing.load(store, tenant: tenant, trustingUpstreamKeys: door?.trustsUpstreamKeys ?? false))
     }
 
     public enum HeaderCheck: Sendable {
@@ -71,7 +78,10 @@ public struct TokenVerifier: Sendable {
             throw .untrusted(error)
         }
         if Token.headerCheck == .afterSignature {
-            guard (try? JWT.decodeUnverified(token).header["typ"]?.stringValue) == Token.type else { throw .wrongType }
+            let header = try? JWT.decodeUnverified(token).header
+            let type = header?["typ"]?.stringValue ?? ""
+            let upstream = header?["kid"]?.stringValue.map(ring.isUpstream) ?? false
+            guard type == Token.type || (upstream && Token.upstreamTypes.contains(type)) else { throw .wrongType }
         }
         return try Token(verified: claims)
     }

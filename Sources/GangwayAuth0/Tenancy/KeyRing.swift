@@ -26,6 +26,8 @@ public final class KeyRing: Sendable {
     public let keySet: SigningKeySet
     /// Opens sealed private keys; nil where only verification is needed.
     let secrets: SecretBox?
+    /// The old tenant's public keys still open (`UpstreamKeys`): verify-only, loaded only for the doors that trust them.
+    public let upstream: [JWK]
 
     /// Parsed private keys of this process, by kid; the stored form and the opening key are kept to notice a kid
     /// whose key changed, or a ring that may not open it.
@@ -33,16 +35,29 @@ public final class KeyRing: Sendable {
     /// Parsed public keys of this process, by kid and modulus.
     private static let published = Mutex<[String: (modulus: String, key: RSAKey)]>([:])
 
-    public init(tenant: Tenant, keySet: SigningKeySet, secrets: SecretBox? = nil) {
+    public init(tenant: Tenant, keySet: SigningKeySet, secrets: SecretBox? = nil, upstream: [JWK] = []) {
         self.tenant = tenant
         self.keySet = keySet
         self.secrets = secrets
+        self.upstream = upstream
     }
 
-    /// The tenant's keys; `secrets` opens the private ones (needed to sign, not to verify).
-    public static func load(_ store: any KeyValueStore, tenant: Tenant, secrets: SecretBox? = nil) async throws -> KeyRing {
+    /// The tenant's keys; `secrets` opens the private ones (needed to sign, not to verify). With
+    /// `trustingUpstreamKeys`, the old tenant's keys open now verify too (never sign).
+    public static func load(
+        _ store: any KeyValueStore, tenant: Tenant, secrets: SecretBox? = nil, trustingUpstreamKeys: Bool = false
+    ) async throws -> KeyRing {
         let set = try await store.getCachedJSON(SigningKeySet.self, StoreKeys.signingKeys(tenant.id))?.0 ?? SigningKeySet()
-        return KeyRing(tenant: tenant, keySet: set, secrets: secrets)
+        var upstream: [JWK] = []
+        if trustingUpstreamKeys {
+            upstream = try await store.getCachedJSON(UpstreamKeys.self, StoreKeys.upstreamKeys(tenant.id))?.0.open() ?? []
+        }
+        return KeyRing(tenant: tenant, keySet: set, secrets: secrets, upstream: upstream)
+    }
+
+    /// True when `kid` names one of the old tenant's keys this ring trusts (and none of the tenant's own).
+    public func isUpstream(_ kid: String) -> Bool {
+        !keySet.keys.contains { $0.kid == kid } && upstream.contains { $0.kid == kid }
     }
 
     /// The SecretBox context of a private key: a sealed key copied to another tenant or kid does not open.
@@ -87,7 +102,9 @@ public final class KeyRing: Sendable {
     }
 
     private func publicKey(_ kid: String) -> RSAKey? {
-        guard let jwk = keySet.keys.first(where: { $0.kid == kid })?.publicJWK else { return nil }
+        guard let jwk = keySet.keys.first(where: { $0.kid == kid })?.publicJWK ?? upstream.first(where: { $0.kid == kid }) else {
+            return nil
+        }
         if let cached = Self.published.withLock({ $0[kid] }), cached.modulus == jwk.n { return cached.key }
         guard let key = try? RSAKey(jwk: jwk) else { return nil }
         Self.published.withLock { $0[kid] = (jwk.n, key) }
@@ -100,7 +117,8 @@ public final class KeyRing: Sendable {
         return try JWT.sign(claims: claims, key: try privateKey(current), kid: current.kid, type: type)
     }
 
-    /// Verifies a token issued by this tenant: RS256, a published `kid`, `iss` = our issuer, unexpired.
+    /// Verifies a token issued by this tenant: RS256, a published `kid` (or a trusted upstream one), `iss` = our
+    /// issuer, unexpired.
     public func verify(_ token: String, audience: String?, now: Int64 = Int64(Date.now.timeIntervalSince1970)) throws(JWTError) -> [String:
         JSONValue]
     {

@@ -10,6 +10,8 @@ public enum StoreKeys {
     public static func tenant(_ id: String) -> String { tenantsPrefix + id }
     public static let tenantsPrefix = "tenants/"
     public static func signingKeys(_ tenant: String) -> String { "t/\(tenant)/signing-keys" }
+    /// The old tenant's public keys, trusted during a migration's transition window (`UpstreamKeys`).
+    public static func upstreamKeys(_ tenant: String) -> String { "t/\(tenant)/upstream-keys" }
 
     /// The `SecretBox` context of a `client_secret` sealed inside the record at `recordKey` (an application, a
     /// connection's password fallback, a migration source): a seal copied to another record does not open.

@@ -16,7 +16,8 @@ extension FunctionContext {
     public func userinfoCaller(_ request: FunctionRequest) async throws -> UserinfoCaller {
         let store = try store()
         let tenant = try await TenantDirectory(store: store).tenant(for: request)
-        let verifier = try await TokenVerifier.load(store, tenant: tenant)
+        // During a migration's transition window the old tenant's access tokens are accepted here too (UpstreamKeys).
+        let verifier = try await TokenVerifier.load(store, tenant: tenant, for: .userinfo)
         let token = try verifier.verify(AccessToken.bearer(in: request), as: AccessToken.self, at: .userinfo)
         guard token.scopes.contains("openid") else {
             throw BearerChallenge.insufficientScope(
