@@ -10,7 +10,7 @@ struct GangwayCLI: AsyncParsableCommand {
         subcommands: [
             Serve.self, Init.self, Invoke.self, Keys.self, JWTCommand.self, StoreCommand.self, UsersCommand.self, AppsCommand.self,
             ApisCommand.self,
-            TenantCommand.self,
+            TenantCommand.self, MigrateCommand.self,
         ]
     )
 }

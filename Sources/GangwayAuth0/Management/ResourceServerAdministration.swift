@@ -26,6 +26,17 @@ public struct ResourceServerInput: Sendable {
     /// Auth0's ceiling for `token_lifetime` (30 days).
     public static let tokenLifetimes = 1...2_592_000
 
+    /// Writes the named settings into `api` (never its identifier).
+    public func apply(to api: inout ResourceServer) {
+        if let v = name { api.name = v }
+        if let v = scopes { api.scopes = v }
+        if let v = signingAlg { api.signingAlg = v }
+        if let v = tokenLifetime { api.tokenLifetime = v }
+        if let v = tokenLifetimeForWeb { api.tokenLifetimeForWeb = v }
+        if let v = allowOfflineAccess { api.allowOfflineAccess = v }
+        if let v = skipConsent { api.skipConsentForVerifiableFirstPartyClients = v }
+    }
+
     public init(_ payload: Payload, creating: Bool) throws(HTTPError) {
         try payload.allowOnly(Self.fields)
         if creating { try payload.require("identifier") }
@@ -137,13 +148,7 @@ extension ResourceServers {
         if isSystem(found) { try payload.allowOnly(ResourceServerInput.systemFields) }
         return try await store.update(ResourceServer.self, at: StoreKeys.resourceServer(tenant.id, found.identifier)) { stored in
             guard var api = stored else { throw Self.noSuchResourceServer }
-            if let v = input.name { api.name = v }
-            if let v = input.scopes { api.scopes = v }
-            if let v = input.signingAlg { api.signingAlg = v }
-            if let v = input.tokenLifetime { api.tokenLifetime = v }
-            if let v = input.tokenLifetimeForWeb { api.tokenLifetimeForWeb = v }
-            if let v = input.allowOfflineAccess { api.allowOfflineAccess = v }
-            if let v = input.skipConsent { api.skipConsentForVerifiableFirstPartyClients = v }
+            input.apply(to: &api)
             stored = api
             return overlaid(api)
         }

@@ -1,0 +1,201 @@
+"""`gangway migrate from-auth0` (issue 15) against a fake Auth0 tenant's Management API on loopback: one command copies
+applications (keeping client_id and client_secret), APIs, client grants, database connections' settings and the
+signing keys; with --fallback-client it turns on the password fallback and makes a migration source. A second run
+changes nothing; a run interrupted by upstream faults resumes; --plan writes nothing. The copies are then used the
+way applications use them: auth0-python's GetToken with the old client_id/secret, a lazy-migration login, and the
+old tenant's tokens at /userinfo.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+import pytest
+import requests
+from auth0.authentication import GetToken
+
+from conftest import run_gangway
+from fake_auth0 import FakeAuth0
+from hosted_login import mgmt_request
+
+MGMT_SCOPES = "read:clients read:client_keys read:resource_servers read:client_grants read:connections read:users"
+
+
+def migrate(gw, fake: FakeAuth0, *extra: str, secret: str = "m2m-secret-0123456789abcdef") -> tuple[int, dict | None, str]:
+    out = run_gangway(
+        "migrate", "from-auth0", "--store", gw.store, "--tenant", gw.tenant.issuer, "--domain", fake.base,
+        "--client-id", "migrator", "--client-secret", secret, *extra, check=False, timeout=120)
+    try:
+        summary = json.loads(out.stdout) if out.stdout.strip() else None
+    except json.JSONDecodeError:
+        summary = None
+    return out.returncode, summary, out.stderr
+
+
+def steps(summary: dict) -> dict[str, dict]:
+    return {s["name"]: s for s in summary["steps"]}
+
+
+def seed(fake: FakeAuth0) -> dict:
+    """An Auth0 tenant as a migration meets it: a web app with the password-realm grant, an SPA, an M2M app, an API."""
+    fake.add_management_client("migrator", "m2m-secret-0123456789abcdef", MGMT_SCOPES.split())
+    web = fake.add_application(
+        name="Storefront", app_type="regular_web", client_id="storefrontAuth0Id123",
+        client_secret="storefront-secret-from-auth0-0123456789",
+        callbacks=["https://shop.example/callback"], allowed_logout_urls=["https://shop.example/"],
+        grant_types=["authorization_code", "refresh_token", "password", "http://auth0.com/oauth/grant-type/password-realm"],
+        token_endpoint_auth_method="client_secret_post")
+    spa = fake.add_application(
+        name="Shop SPA", app_type="spa", client_id="shopSpaAuth0Id456", token_endpoint_auth_method="none",
+        callbacks=["https://spa.example/cb"], web_origins=["https://spa.example"], grant_types=["authorization_code", "refresh_token"])
+    m2m = fake.add_application(
+        name="Orders worker", app_type="non_interactive", client_id="ordersWorkerAuth0Id789",
+        client_secret="orders-worker-secret-0123456789abcdef", grant_types=["client_credentials"],
+        token_endpoint_auth_method="client_secret_post")
+    api = fake.add_api(
+        name="Orders", identifier="https://orders.example/", token_lifetime=7200, allow_offline_access=True,
+        scopes=[{"value": "read:orders", "description": "Read orders"}, {"value": "write:orders", "description": "Write"}])
+    fake.add_client_grant(m2m["client_id"], "https://orders.example/", ["read:orders"])
+    fake.add_client_grant("migrator", fake.base + "/api/v2/", MGMT_SCOPES.split())
+    return {"web": web, "spa": spa, "m2m": m2m, "api": api}
+
+
+@pytest.fixture
+def tenant_pair(start_gateway):
+    gw = start_gateway("cgi")
+    with FakeAuth0(client_id="storefrontAuth0Id123", client_secret="storefront-secret-from-auth0-0123456789") as fake:
+        yield gw, fake, seed(fake)
+
+
+def test_one_command_copies_the_tenant_and_a_second_run_changes_nothing(tenant_pair):
+    gw, fake, seeded = tenant_pair
+    code, summary, err = migrate(gw, fake, "--fallback-client", seeded["web"]["client_id"])
+    assert code == 0, (summary, err)
+    s = steps(summary)
+    assert s["applications"]["created"] == 3 and s["applications"]["skipped"] == 1, s  # the global client is skipped
+    assert s["apis"]["created"] == 1 and s["apis"]["skipped"] == 1, s  # Auth0's own Management API is not copied
+    assert s["client grants"]["created"] == 1 and s["client grants"]["skipped"] == 1, s
+    assert s["connections"]["updated"] + s["connections"]["created"] == 1, s
+    assert s["signing keys"]["created"] == 1, s
+    assert s["password fallback and re-mint"]["created"] == 2, s
+    assert "storefront-secret-from-auth0" not in json.dumps(summary) + err
+
+    # The applications kept their keys: the old M2M app gets a token for the copied API with its copied grant.
+    token = GetToken(gw.base.split("//")[1].rstrip("/"), seeded["m2m"]["client_id"], client_secret=seeded["m2m"]["client_secret"],
+                     protocol="http").client_credentials("https://orders.example/")
+    assert token["scope"] == "read:orders" and token["expires_in"] == 7200, token
+    spa = mgmt_request(gw, "GET", "clients/" + seeded["spa"]["client_id"]).json()
+    assert spa["app_type"] == "spa" and spa["web_origins"] == ["https://spa.example"] and spa["token_endpoint_auth_method"] == "none"
+
+    # Idempotent: nothing created or updated the second time.
+    code, again, err = migrate(gw, fake, "--fallback-client", seeded["web"]["client_id"])
+    assert code == 0, (again, err)
+    for step in again["steps"]:
+        assert step["created"] == 0 and step["updated"] == 0 and step["failed"] == 0, step
+
+    # What changed upstream is synced; nothing else is touched.
+    fake.state.applications[seeded["spa"]["client_id"]]["callbacks"] = ["https://spa.example/cb", "https://spa.example/cb2"]
+    code, synced, _ = migrate(gw, fake, "--fallback-client", seeded["web"]["client_id"])
+    assert code == 0 and steps(synced)["applications"]["updated"] == 1 and steps(synced)["applications"]["unchanged"] == 2, synced
+    assert mgmt_request(gw, "GET", "clients/" + seeded["spa"]["client_id"]).json()["callbacks"][-1] == "https://spa.example/cb2"
+
+
+def test_the_fallback_migrates_a_user_of_the_old_tenant_at_the_first_login(tenant_pair):
+    gw, fake, seeded = tenant_pair
+    assert migrate(gw, fake, "--fallback-client", seeded["web"]["client_id"])[0] == 0
+    email = f"old-{uuid.uuid4().hex[:8]}@example.com"
+    fake.add_user(email=email, password="Old-tenant-Pa55!", sub="auth0|" + uuid.uuid4().hex[:24], realm="Username-Password-Authentication")
+    # The first-party web app, with the client_id and secret it had on Auth0, logs the user in by password.
+    r = requests.post(gw.base + "oauth/token", data={
+        "grant_type": "http://auth0.com/oauth/grant-type/password-realm", "realm": "Username-Password-Authentication",
+        "username": email, "password": "Old-tenant-Pa55!", "client_id": seeded["web"]["client_id"],
+        "client_secret": seeded["web"]["client_secret"], "scope": "openid"}, timeout=30)
+    assert r.status_code == 200, r.text
+    sources = mgmt_request(gw, "GET", "migration-sources", scope="read:migration_sources").json()
+    assert any(src["credentials"]["client_id"] == seeded["web"]["client_id"] for src in sources), sources
+
+
+def test_plan_writes_nothing(tenant_pair):
+    gw, fake, seeded = tenant_pair
+    code, summary, err = migrate(gw, fake, "--plan", "--fallback-client", seeded["web"]["client_id"])
+    assert code == 0 and summary["plan"] is True, (summary, err)
+    assert steps(summary)["applications"]["created"] == 3
+    assert mgmt_request(gw, "GET", "clients/" + seeded["spa"]["client_id"]).status_code == 404
+    assert len(gw.jwks()["keys"]) == 1
+
+
+def test_without_a_fallback_client_nothing_unverifiable_is_made(tenant_pair):
+    gw, fake, seeded = tenant_pair
+    code, summary, _ = migrate(gw, fake)
+    assert code == 0
+    fallback = steps(summary)["password fallback and re-mint"]
+    assert fallback["created"] == 0 and "no --fallback-client" in fallback["notes"][0], fallback
+    # An SPA cannot be the fallback: it has no secret and no password-realm grant.
+    code, summary, _ = migrate(gw, fake, "--fallback-client", seeded["spa"]["client_id"])
+    assert code == 1 and "password-realm" in steps(summary)["password fallback and re-mint"]["notes"][0], summary
+
+
+def test_upstream_faults_are_retried_and_an_interrupted_run_resumes(tenant_pair):
+    gw, fake, seeded = tenant_pair
+    fake.fail_next("/api/v2/clients", times=2, status=503)
+    fake.fail_next("/api/v2/resource-servers", times=1, status=429)
+    code, summary, err = migrate(gw, fake)
+    assert code == 0, (summary, err)
+    assert steps(summary)["applications"]["created"] == 3 and summary["upstream_requests"] > 6
+    # A run that dies (the client grants keep failing) leaves what it did; the next run finishes the rest.
+    fake.add_api(name="Billing", identifier="https://billing.example/", scopes=[{"value": "pay", "description": "Pay"}])
+    fake.add_client_grant(seeded["m2m"]["client_id"], "https://billing.example/", ["pay"])
+    fake.fail_next("/api/v2/client-grants", times=4, status=500)  # every attempt of one run
+    code, summary, err = migrate(gw, fake)
+    assert code != 0 and "client-grants" in err, (summary, err)
+    code, summary, err = migrate(gw, fake)
+    assert code == 0, (summary, err)
+    s = steps(summary)
+    assert s["apis"]["unchanged"] == 2 and s["client grants"]["created"] == 1 and s["client grants"]["unchanged"] == 1, s
+
+
+def test_bad_credentials_or_domain_fail_clearly_without_echoing_the_secret(tenant_pair):
+    gw, fake, _ = tenant_pair
+    code, summary, err = migrate(gw, fake, secret="wrong-secret-value-123")
+    assert code != 0 and "refused a Management API token" in err and "wrong-secret-value-123" not in err, err
+    out = run_gangway("migrate", "from-auth0", "--store", gw.store, "--domain", "ftp://x", "--client-id", "a",
+                      "--client-secret", "b", check=False)
+    assert out.returncode != 0 and "--domain" in out.stderr, out
+
+
+def test_users_arrive_pending_through_the_export_job_and_the_fallback_completes_them(tenant_pair):
+    gw, fake, seeded = tenant_pair
+    fake.set_export_pending_polls(2)
+    alice = fake.add_export_user(
+        "Username-Password-Authentication", email=f"alice-{uuid.uuid4().hex[:6]}@example.com", email_verified=True,
+        name="Alice Old", created_at="2021-03-04T05:06:07.890Z", logins_count=41, user_metadata={"theme": "dark"},
+        app_metadata={"plan": "gold"}, password="Alice-Pa55word!")
+    bob = fake.add_export_user("Username-Password-Authentication", email=f"bob-{uuid.uuid4().hex[:6]}@example.com", blocked=True)
+    code, summary, err = migrate(gw, fake, "--fallback-client", seeded["web"]["client_id"])
+    assert code == 0, (summary, err)
+    assert steps(summary)["users"]["created"] == 2, summary
+
+    users = {u["user_id"]: u for u in mgmt_request(gw, "GET", "users").json()}
+    a = users[alice["user_id"]]
+    assert a["email"] == alice["email"] and a["email_verified"] is True and a["name"] == "Alice Old"
+    assert a["created_at"].startswith("2021-03-04T05:06:07") and a["logins_count"] == 41
+    assert a["user_metadata"] == {"theme": "dark"} and a["app_metadata"] == {"plan": "gold"}
+    assert users[bob["user_id"]]["blocked"] is True
+
+    # A pending user logs in once with the old tenant's password: the same user (same id) gets its hash.
+    r = requests.post(gw.base + "oauth/token", data={
+        "grant_type": "http://auth0.com/oauth/grant-type/password-realm", "realm": "Username-Password-Authentication",
+        "username": alice["email"], "password": "Alice-Pa55word!", "client_id": seeded["web"]["client_id"],
+        "client_secret": seeded["web"]["client_secret"], "scope": "openid"}, timeout=30)
+    assert r.status_code == 200, r.text
+    ids = [u["user_id"] for u in mgmt_request(gw, "GET", "users").json() if u.get("email") == alice["email"]]
+    assert ids == [alice["user_id"]], ids
+
+    # A second run adds only the user who signed up upstream since; nobody is duplicated.
+    carol = fake.add_export_user("Username-Password-Authentication", email=f"carol-{uuid.uuid4().hex[:6]}@example.com")
+    code, again, err = migrate(gw, fake, "--fallback-client", seeded["web"]["client_id"])
+    assert code == 0 and steps(again)["users"]["created"] == 1 and steps(again)["users"]["unchanged"] == 2, (again, err)
+    emails = [u["email"] for u in mgmt_request(gw, "GET", "users").json()]
+    assert sorted(emails) == sorted({alice["email"], bob["email"], carol["email"]}), emails
