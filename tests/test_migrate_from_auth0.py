@@ -199,3 +199,76 @@ def test_users_arrive_pending_through_the_export_job_and_the_fallback_completes_
     assert code == 0 and steps(again)["users"]["created"] == 1 and steps(again)["users"]["unchanged"] == 2, (again, err)
     emails = [u["email"] for u in mgmt_request(gw, "GET", "users").json()]
     assert sorted(emails) == sorted({alice["email"], bob["email"], carol["email"]}), emails
+
+
+# --- the migration report --------------------------------------------------------------------------------------
+
+
+def report(gw, days: int = 30) -> dict:
+    r = mgmt_request(gw, "GET", f"migration/report?days={days}", scope="read:migration_report")
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_the_report_counts_what_happened_as_it_happened(tenant_pair):
+    gw, fake, seeded = tenant_pair
+    web = seeded["web"]
+    passwords = {}
+    for name in ("ann", "ben", "cy"):
+        email = f"{name}-{uuid.uuid4().hex[:6]}@example.com"
+        passwords[email] = f"{name.title()}-Pa55word!"
+        fake.add_export_user("Username-Password-Authentication", email=email, password=passwords[email])
+    code, summary, err = migrate(gw, fake, "--fallback-client", web["client_id"])
+    assert code == 0, (summary, err)
+    empty = report(gw)
+    assert empty["users"] == {"imported_pending": 3, "completed": 0, "pending": 3, "migrated_at_first_login": 0}, empty["users"]
+    assert empty["forecast"]["p95"] == {"reached": False, "date": None, "why": "no imported user completed in the last 7 days"}
+
+    def login(email: str, password: str) -> requests.Response:
+        return requests.post(gw.base + "oauth/token", data={
+            "grant_type": "http://auth0.com/oauth/grant-type/password-realm", "realm": "Username-Password-Authentication",
+            "username": email, "password": password, "client_id": web["client_id"], "client_secret": web["client_secret"],
+            "scope": "openid"}, timeout=30)
+
+    first, second, third = list(passwords.items())
+    assert login(*first).status_code == 200  # a pending user completes: one upstream call
+    fake.set_mode(token="503")
+    assert login(*second).status_code == 403  # the upstream is down: "wrong password", counted as a 5xx failure
+    fake.set_mode(token="ok")
+    # An application still holding an Auth0 refresh token gets it re-minted once.
+    upstream_token = "up_rt_" + uuid.uuid4().hex
+    fake.add_refresh_token(upstream_token, "auth0|" + uuid.uuid4().hex[:24], client_id=web["client_id"])
+    fake.add_user(sub=fake.state.refresh_tokens[upstream_token]["sub"], email=f"rt-{uuid.uuid4().hex[:6]}@example.com", password="x")
+    r = gw.request("POST", "/oauth/token", json={"grant_type": "refresh_token", "refresh_token": upstream_token,
+                                                 "client_id": web["client_id"], "client_secret": web["client_secret"]})
+    assert r.status_code == 200, r.text
+    # And one still calls a legacy endpoint.
+    assert requests.post(gw.base + "oauth/ro", json={"client_id": "old-widget", "username": "u", "password": "p"}, timeout=10).status_code == 403
+
+    now = report(gw, days=3)
+    today = now["days"][-1]
+    assert len(now["days"]) == 3 and today["date"] == time.strftime("%Y-%m-%d", time.gmtime())
+    assert today["password_migrations"] == 1 and today["pending_completed"] == 1 and today["refresh_remints"] == 1, today
+    assert today["upstream_failures"] == {"server_error": 1}, today
+    assert today["legacy_calls"] == {"old-widget": 1} and today["upstream_tokens"] == {web["client_id"]: 1}, today
+    assert today["upstream_calls"] >= 3, today
+    assert now["users"] == {"imported_pending": 3, "completed": 1, "pending": 2, "migrated_at_first_login": 0}, now["users"]
+    p95 = now["forecast"]["p95"]
+    assert p95["reached"] is False and p95["date"] > today["date"] and p95["earliest"] <= p95["date"], now["forecast"]
+    assert "Poisson" in now["forecast"]["model"]
+    check = now["decommission"]
+    assert check["ready"] is False and check["pending_users"] == 2 and check["transition_keys_open"] is True, check
+    assert check["applications_presenting_upstream_tokens_last_7_days"] == [web["client_id"]], check
+    assert check["legacy_calls_last_7_days"] == 1, check
+
+    # The counts agree with the tenant log (the events they were counted from).
+    logs = mgmt_request(gw, "GET", "logs?per_page=100", scope="read:logs").json()
+    assert sum(1 for e in logs if e["type"] == "spm") == today["password_migrations"]
+    assert sum(1 for e in logs if e["type"] == "depnote") == sum(today["legacy_calls"].values())
+
+    # The terminal view says the same; the scope and the window are enforced.
+    status = run_gangway("migrate", "status", "--store", gw.store, "--tenant", gw.tenant.issuer, "--days", "2").stdout
+    assert "3 imported pending, 1 completed, 2 still pending" in status and "not yet" in status, status
+    assert mgmt_request(gw, "GET", "migration/report", scope="read:logs").status_code == 403
+    bad = mgmt_request(gw, "GET", "migration/report?days=0", scope="read:migration_report")
+    assert bad.status_code == 400 and bad.json()["errorCode"] == "invalid_query_string", bad.text

@@ -9,6 +9,8 @@
 // - PATCH  /api/v2/migration-sources/{id}  update:migration_sources  true partial update (omitted fields, `enabled`
 //                                                                    included, stay); credentials merged field by field
 // - DELETE /api/v2/migration-sources/{id}  delete:migration_sources  → 204
+// - GET    /api/v2/migration/report        read:migration_report     Gangway's extension: the migration report
+//                                                                    (`MigrationReport`); `days` 1–366, default 30
 //
 // `credentials.client_secret` is write-only: sealed with SecretBox (GANGWAY_SECRET_KEY) in the store, answered
 // only as `client_secret_hint`; a PATCH that omits it or echoes the hint keeps the stored secret, and a PATCH that
@@ -29,6 +31,12 @@ struct MigrationSourcesFunction: FunctionHandler {
             let all = try await call.migrationSources.all()
             let page = all.dropFirst(paging.page * paging.perPage).prefix(paging.perPage)
             return try paging.response(key: "migration_sources", items: page.map(\.managementJSON), total: all.count)
+
+        case "GET /api/v2/migration/report":
+            let call = try await context.management(request, anyOf: ["read:migration_report"])
+            let days = try Paging.integer(request, "days", default: 30, range: MigrationReport.dayRange)
+            return try .json(
+                200, try await MigrationReport(store: call.store, tenant: call.tenant).build(days: days), headers: Management.noStore)
 
         case "GET /api/v2/migration-sources/{id}":
             let call = try await context.management(request, anyOf: ["read:migration_sources"])

@@ -71,6 +71,15 @@ public struct TenantLog: Sendable {
         } catch {
             logger.error("could not store log entry", metadata: ["error": .string(String(describing: error))])
         }
+        // The migration report counts its events as they happen (nothing for an event that is not about it).
+        for (kind, amount) in MigrationCounters.counts(for: event) {
+            do {
+                try await MigrationCounters.add(amount, to: kind, store: store, tenant: tenant, on: event.date)
+            } catch {
+                logger.error(
+                    "could not count a migration event", metadata: ["kind": .string(kind), "error": .string(String(describing: error))])
+            }
+        }
     }
 
     public func events(after: String? = nil, limit: Int = 100) async throws -> [LogEntry] {

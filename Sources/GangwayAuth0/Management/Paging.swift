@@ -33,7 +33,10 @@ public struct Paging: Sendable {
 
     public static func queryError(_ message: String) -> HTTPError { HTTPError(400, "invalid_query_string", message) }
 
-    static func integer(_ request: FunctionRequest, _ name: String, default value: Int, range: ClosedRange<Int>) throws(HTTPError) -> Int {
+    /// An integer query parameter within `range` (Auth0's `invalid_query_string` otherwise), `value` when absent.
+    public static func integer(_ request: FunctionRequest, _ name: String, default value: Int, range: ClosedRange<Int>) throws(HTTPError)
+        -> Int
+    {
         guard let raw = request.query(name), !raw.isEmpty else { return value }
         guard let n = Int(raw) else {
             throw queryError("Query validation error: 'Expected type integer but found type string' on property \(name).")

@@ -29,6 +29,7 @@ extension Auth0TenantMigration {
             var handled = 0
             func flush() async throws {
                 let (created, unchanged, failures) = try await store(chunk, in: directory)
+                try await MigrationCounters.add(created, to: MigrationCounters.Kind.pendingImported, store: self.store, tenant: tenant)
                 step.created += created
                 step.unchanged += unchanged
                 step.failed += failures.count

@@ -61,6 +61,7 @@ public struct Provisioning: Sendable {
         "read:client_keys", "create:client_keys", "update:client_keys",
         "read:connections", "update:connections",
         "read:migration_sources", "create:migration_sources", "update:migration_sources", "delete:migration_sources",
+        "read:migration_report",
         "read:logs",
         "read:resource_servers", "create:resource_servers", "update:resource_servers", "delete:resource_servers",
         "read:client_grants", "create:client_grants", "update:client_grants", "delete:client_grants",
