@@ -32,7 +32,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
-        // The hosted login page's templates (functions/login only: it imports Foundation, see HTMLText.swift).
+        // The hosted login page's templates (functions/login only among the functions: it imports Foundation, see
+        // HTMLText.swift), and the CLI's HTML migration report.
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
         // Already under Hummingbird; named so the gateway can import them.
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
@@ -101,6 +102,8 @@ let package = Package(
             dependencies: [
                 "GangwayAuth0", "GangwayGateway",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                // `gangway migrate report --html`: the migration report as one page.
+                .product(name: "Mustache", package: "swift-mustache"),
             ],
             path: "Sources/gangway"
         ),

@@ -9,6 +9,7 @@ old tenant's tokens at /userinfo.
 from __future__ import annotations
 
 import json
+import os
 import time
 import uuid
 
@@ -16,6 +17,7 @@ import pytest
 import requests
 from auth0.authentication import GetToken
 
+from browser import chromium  # noqa: F401
 from conftest import run_gangway
 from fake_auth0 import FakeAuth0
 from hosted_login import mgmt_request
@@ -272,3 +274,36 @@ def test_the_report_counts_what_happened_as_it_happened(tenant_pair):
     assert mgmt_request(gw, "GET", "migration/report", scope="read:logs").status_code == 403
     bad = mgmt_request(gw, "GET", "migration/report?days=0", scope="read:migration_report")
     assert bad.status_code == 400 and bad.json()["errorCode"] == "invalid_query_string", bad.text
+
+
+# The README's screenshot of the HTML report: written only when asked (GANGWAY_SCREENSHOT_REPORT=docs/migration-report.png).
+REPORT_SCREENSHOT = os.environ.get("GANGWAY_SCREENSHOT_REPORT")
+
+
+def test_the_html_report_is_one_self_contained_page_a_browser_shows(tenant_pair, chromium, tmp_path):
+    gw, fake, seeded = tenant_pair
+    for i in range(4):
+        fake.add_export_user("Username-Password-Authentication", email=f"h{i}-{uuid.uuid4().hex[:6]}@example.com", password=f"Html-{i}-Pa55!")
+    assert migrate(gw, fake, "--fallback-client", seeded["web"]["client_id"])[0] == 0
+    user = next(u for _, u in fake.state.export_users if u["email"].startswith("h0-"))
+    r = requests.post(gw.base + "oauth/token", data={
+        "grant_type": "http://auth0.com/oauth/grant-type/password-realm", "realm": "Username-Password-Authentication",
+        "username": user["email"], "password": "Html-0-Pa55!", "client_id": seeded["web"]["client_id"],
+        "client_secret": seeded["web"]["client_secret"]}, timeout=30)
+    assert r.status_code == 200, r.text
+    page = tmp_path / "report.html"
+    out = run_gangway("migrate", "report", "--html", str(page), "--days", "14", "--store", gw.store, "--tenant", gw.tenant.issuer)
+    html = page.read_text()
+    # Self-contained: no script, and nothing the page would fetch (no src/href/url() anywhere).
+    assert "wrote" in out.stdout and "<script" not in html and "src=" not in html and "href=" not in html and "url(" not in html
+    assert "default-src 'none'" in html
+
+    chromium.get(page.as_uri())
+    text = {i: chromium.find_element("id", i).text for i in ("imported", "completed", "pending", "verdict")}
+    assert text["imported"].startswith("4") and text["completed"].startswith("1") and text["pending"].startswith("3"), text
+    assert "Not yet" in text["verdict"], text
+    assert len(chromium.find_elements("css selector", "#chart rect")) == 28  # 14 days, two series
+    rows = chromium.find_elements("css selector", "#days tr")
+    assert len(rows) == 15 and rows[1].find_elements("tag name", "td")[1].text == "1", [r.text for r in rows[:2]]
+    if REPORT_SCREENSHOT:
+        chromium.save_screenshot(REPORT_SCREENSHOT)

@@ -6,7 +6,7 @@ import GangwayAuth0
 struct MigrateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "migrate", abstract: "Start a migration off another identity service, and watch it.",
-        subcommands: [FromAuth0.self, Status.self])
+        subcommands: [FromAuth0.self, Status.self, Report.self])
 
     struct FromAuth0: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -134,6 +134,24 @@ struct MigrateCommand: AsyncParsableCommand {
             lines.append("  legacy endpoint calls: \(n(check?["legacy_calls_last_7_days"]))")
             lines.append(verdict)
             return lines.joined(separator: "\n")
+        }
+    }
+
+    struct Report: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write the migration report as one self-contained HTML page (charts inline, nothing fetched).")
+        @OptionGroup var store: StoreOptions
+        @OptionGroup var tenant: TenantOptions
+        @Option(help: "The page to write.") var html: String
+        @Option(help: "Days of per-day counters (1–366).") var days = 30
+
+        func run() async throws {
+            guard MigrationReport.dayRange.contains(days) else { throw ValidationError("--days must be within 1–366") }
+            let kv = try store.open()
+            let tenant = try await tenant.resolve(in: kv)
+            let report = try await MigrationReport(store: kv, tenant: tenant).build(days: days)
+            try Data(MigrationReportPage.render(report, tenant: tenant.issuer).utf8).write(to: URL(fileURLWithPath: html))
+            print("wrote \(html)")
         }
     }
 }
