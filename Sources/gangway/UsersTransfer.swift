@@ -123,10 +123,13 @@ extension UsersCommand {
         @Option(help: "Only users of this connection.") var connection: String?
         @Option(help: "At most this many users.") var limit: Int?
         @Flag(help: "Auth0's import schema with each user's password hash (operators only; see above).") var withPasswordHashes = false
+        @Flag(help: "Only users still pending (no password hash yet: they need the old tenant), for a final reset campaign.")
+        var pending = false
         @Option(help: "Write to this file (mode 0600) instead of stdout.") var output: String?
 
         func validate() throws {
             guard let kind = UserExport.Format(rawValue: format) else { throw ValidationError("--format must be json or csv") }
+            if withPasswordHashes && pending { throw ValidationError("pending users have no password hash to export") }
             if withPasswordHashes && (kind != .json || fields != nil) {
                 throw ValidationError("--with-password-hashes writes Auth0's import schema as NDJSON: no --format csv, no --fields")
             }
@@ -174,7 +177,7 @@ extension UsersCommand {
             } else {
                 let chosen = fields.map { $0.split(separator: ",").map { Job.ExportField(name: String($0)) } }
                 let export = UserExport(store: store, tenant: tenant, format: UserExport.Format(rawValue: format) ?? .json, fields: chosen)
-                count = try await export.lines(connection: connection, limit: limit) { line in
+                count = try await export.lines(connection: connection, limit: limit, pendingOnly: pending) { line in
                     write(line)
                 }
             }

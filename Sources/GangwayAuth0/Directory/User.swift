@@ -52,6 +52,12 @@ public struct User: Codable, Sendable, Equatable {
         }
     }
 
+    /// A database user who still needs the old tenant to log in: no password hash of its own and none imported
+    /// (`gangway migrate from-auth0` stores users so; the password fallback or a hash import completes them).
+    public var isPending: Bool {
+        identities.first?.provider == "auth0" && passwordHash == nil && importedPasswordHash == nil && linkedTo == nil
+    }
+
     /// A new database-connection user with a fresh `auth0|…` id.
     public init(connection: String, email: String?, username: String? = nil, now: Date = .now) {
         let id = Digest.hex(Random.bytes(12))

@@ -31,7 +31,9 @@ public struct UserExport: Sendable {
 
     /// Walks the users (of one connection when named, at most `limit`) and hands each line to `write`.
     /// The CSV header comes first.
-    public func lines(connection: String?, limit: Int?, _ write: (String) throws -> Void) async throws -> Int {
+    /// Writes each exported user as one line. `pendingOnly`: only users who cannot log in without the old tenant
+    /// (no password hash of their own, none imported): the list for a final password-reset campaign.
+    public func lines(connection: String?, limit: Int?, pendingOnly: Bool = false, _ write: (String) throws -> Void) async throws -> Int {
         let chosen = fields ?? Self.defaultFields
         if format == .csv { try write(chosen.map { Self.csvCell(.string($0.exportAs ?? $0.name)) }.joined(separator: ",")) }
         let directory = UserDirectory(store: store, tenant: tenant)
@@ -39,7 +41,7 @@ public struct UserExport: Sendable {
         var count = 0
         while true {
             let page = try await directory.list(after: after, limit: 500)
-            for user in page where connection == nil || user.connection == connection {
+            for user in page where (connection == nil || user.connection == connection) && (!pendingOnly || user.isPending) {
                 if let limit, count >= limit { return count }
                 let view = user.managementJSON
                 switch format {
