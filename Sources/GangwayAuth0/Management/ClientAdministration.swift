@@ -56,7 +56,7 @@ public struct ClientSettings: Sendable {
             .flatMap(Application.AuthMethod.init(rawValue:))
         if let jwt = try payload.object("jwt_configuration") {
             let nested = Payload(fields: jwt)
-            try nested.allowOnly(["lifetime_in_seconds", "alg", "secret_encoded"])
+            try nested.allowOnly(Self.jwtConfigurationFields)
             _ = try nested.bool("secret_encoded")
             if let alg = try nested.string("alg") ?? nil, alg != "RS256" {
                 throw Payload.error("Payload validation error: 'Only RS256 is supported' on property jwt_configuration.alg.")
@@ -92,13 +92,17 @@ public struct ClientSettings: Sendable {
         return urls
     }
 
+    /// The members of `jwt_configuration` and `refresh_token` an application may set.
+    static let jwtConfigurationFields: Set<String> = ["lifetime_in_seconds", "alg", "secret_encoded"]
+    static let refreshTokenFields: Set<String> = [
+        "rotation_type", "expiration_type", "leeway", "token_lifetime", "idle_token_lifetime", "infinite_token_lifetime",
+        "infinite_idle_token_lifetime",
+    ]
+
     /// Auth0's `refresh_token` object: its enums, bounds and booleans.
     static func validateRefreshToken(_ settings: [String: JSONValue]) throws(HTTPError) {
         let nested = Payload(fields: settings)
-        try nested.allowOnly([
-            "rotation_type", "expiration_type", "leeway", "token_lifetime", "idle_token_lifetime", "infinite_token_lifetime",
-            "infinite_idle_token_lifetime",
-        ])
+        try nested.allowOnly(refreshTokenFields)
         _ = try nested.oneOf("rotation_type", ["rotating", "non-rotating"])
         _ = try nested.oneOf("expiration_type", ["expiring", "non-expiring"])
         _ = try nested.integer("leeway", range: 0...60)

@@ -88,15 +88,12 @@ public struct Auth0TenantMigration: Sendable {
                 continue
             }
             var fields = Self.pick(client, ClientSettings.fields.union(["client_id", "client_secret"]))
+            // Auth0 answers more members than an application may set (computed ones): keep the settable ones.
             if let jwt = fields["jwt_configuration"]?.objectValue {
-                fields["jwt_configuration"] = .object(jwt.filter { ["lifetime_in_seconds", "alg", "secret_encoded"].contains($0.key) })
+                fields["jwt_configuration"] = .object(jwt.filter { ClientSettings.jwtConfigurationFields.contains($0.key) })
             }
             if let refresh = fields["refresh_token"]?.objectValue {
-                let known: Set<String> = [
-                    "rotation_type", "expiration_type", "leeway", "token_lifetime", "idle_token_lifetime", "infinite_token_lifetime",
-                    "infinite_idle_token_lifetime",
-                ]
-                fields["refresh_token"] = .object(refresh.filter { known.contains($0.key) })
+                fields["refresh_token"] = .object(refresh.filter { ClientSettings.refreshTokenFields.contains($0.key) })
             }
             let settings = fields.filter { $0.key != "client_id" && $0.key != "client_secret" }
             try await reconcile(
