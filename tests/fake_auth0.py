@@ -723,13 +723,22 @@ class Handler(BaseHTTPRequestHandler):
         self._send(200, {"ok": True})
 
 
+class QuietServer(ThreadingHTTPServer):
+    """Says nothing when the client has gone (Gangway gave up on a deliberately slow answer); other errors as usual."""
+
+    def handle_error(self, request, client_address):
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            return
+        super().handle_error(request, client_address)
+
+
 class FakeAuth0:
     """The fake tenant on 127.0.0.1:<free port>, in a background thread."""
 
     def __init__(self, client_id: str = "upstream-client", client_secret: str = "upstream-secret"):
         self.state = State(client_id, client_secret)
         handler = type("BoundHandler", (Handler,), {"state": self.state})
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.server = QuietServer(("127.0.0.1", 0), handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self.base = f"http://127.0.0.1:{self.port}"
