@@ -113,7 +113,8 @@ extension Keys {
                 default:
                     throw ValidationError("give either --domain or --file")
                 }
-                let record = try await UpstreamKeys.importKeys(jwks: body, source: source, deadline: until, store: kv, tenant: tenant)
+                let keys = try await UpstreamKeys.parse(jwks: body, store: kv, tenant: tenant)
+                let record = try await UpstreamKeys.importKeys(keys, source: source, deadline: until, store: kv, tenant: tenant)
                 print("imported \(record.keys.count) upstream key(s) (\(record.keys.map(\.kid).joined(separator: ", "))) from \(source)")
                 print("published and trusted at /userinfo until \(record.deadline.formatted(.iso8601))")
             }

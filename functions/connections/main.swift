@@ -33,7 +33,8 @@ struct ConnectionsFunction: FunctionHandler {
             let call = try await context.management(request, anyOf: ["update:connections"])
             return try await call.audited("Update a Connection", request) { entry in
                 let connection = try await call.updateConnection(
-                    request.pathParameter("id"), ConnectionChanges(Payload(request)), configuration: context.configuration
+                    request.pathParameter("id"), ConnectionChanges(Payload(request)),
+                    box: try SecretBox(configuration: context.configuration)
                 )
                 entry.connection = connection.name
                 return try .json(200, connection.managementJSON(enabledClients: try await call.clientIds()), headers: Management.noStore)

@@ -147,15 +147,15 @@ extension ManagementCall {
         try await store.listValues(Application.self, prefix: StoreKeys.applications(tenant.id)).map(\.clientId)
     }
 
-    /// `configuration` supplies GANGWAY_SECRET_KEY when the patch carries a new upstream client secret.
-    public func updateConnection(_ id: String?, _ changes: ConnectionChanges, configuration: Configuration = Configuration()) async throws
+    /// `box` seals a new upstream client secret; it is asked for only when the patch carries one.
+    public func updateConnection(_ id: String?, _ changes: ConnectionChanges, box: @autoclosure () throws -> SecretBox) async throws
         -> Connection
     {
         let (found, _) = try await connection(id)
         return try await store.update(Connection.self, at: StoreKeys.connection(tenant.id, found.id)) { stored in
             guard var connection = stored else { throw Self.noSuchConnection }
             let context = PasswordFallback.secretContext(tenant: tenant.id, connectionId: connection.id)
-            try changes.apply(to: &connection) { secret in try SecretBox(configuration: configuration).seal(secret, context: context) }
+            try changes.apply(to: &connection) { secret in try box().seal(secret, context: context) }
             stored = connection
             return connection
         }

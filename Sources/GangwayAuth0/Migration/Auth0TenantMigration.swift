@@ -188,7 +188,8 @@ public struct Auth0TenantMigration: Sendable {
     func connections(_ progress: (String, Int, Int) -> Void) async throws -> (Step, [(upstreamId: String, local: Connection)]) {
         var step = Step(name: "connections")
         let upstreamConnections = try upstream.list("/api/v2/connections", key: "connections", query: [("strategy", "auth0")])
-        let directory = ConnectionDirectory(store: store, tenant: tenant)
+        let local = try await ConnectionDirectory(store: store, tenant: tenant).all()
+        let call = self.call
         var copied: [(upstreamId: String, local: Connection)] = []
         for (index, connection) in upstreamConnections.enumerated() {
             defer { progress(step.name, index + 1, upstreamConnections.count) }
@@ -200,20 +201,15 @@ public struct Auth0TenantMigration: Sendable {
                 continue
             }
             let settings = (connection["options"]?.objectValue ?? [:]).filter { !Self.connectionOptionsLeftBehind.contains($0.key) }
-            if let existing = try await directory.all().first(where: { $0.name == name }) {
+            if let existing = local.first(where: { $0.name == name }) {
+                // The Management API's PATCH of `options`: merged shallowly into what the connection has.
+                let changes = try ConnectionChanges(Payload(fields: ["options": .object(settings)]))
                 var synced = existing
-                synced.options = shallowMerge(existing.options, settings)
+                try changes.apply(to: &synced)
                 if synced == existing {
                     step.unchanged += 1
                 } else {
-                    if !plan {
-                        synced = try await store.update(Connection.self, at: StoreKeys.connection(tenant.id, existing.id)) { stored in
-                            guard var current = stored else { throw ManagementCall.noSuchConnection }
-                            current.options = shallowMerge(current.options, settings)
-                            stored = current
-                            return current
-                        }
-                    }
+                    if !plan { synced = try await call.updateConnection(existing.id, changes, box: secrets) }
                     step.updated += 1
                 }
                 copied.append((id, synced))
@@ -237,15 +233,15 @@ public struct Auth0TenantMigration: Sendable {
         let url = upstream.baseURL + "/.well-known/jwks.json"
         let body = try UpstreamKeys.fetch(url)
         let existing = try await UpstreamKeys.load(store, tenant: tenant)
-        let own = try await store.getJSON(SigningKeySet.self, StoreKeys.signingKeys(tenant.id))?.0 ?? SigningKeySet()
-        let keys = try UpstreamKeys.parse(jwks: body, ownKids: Set(own.keys.map(\.kid)))
+        let keys = try await UpstreamKeys.parse(jwks: body, store: store, tenant: tenant)
+        var deadline = existing?.deadline
         if let existing, Set(existing.keys) == Set(keys) {
             step.unchanged += keys.count
         } else {
-            if !plan { try await UpstreamKeys.importKeys(jwks: body, source: url, store: store, tenant: tenant) }
+            if !plan { deadline = try await UpstreamKeys.importKeys(keys, source: url, store: store, tenant: tenant).deadline }
             if existing == nil { step.created += keys.count } else { step.updated += keys.count }
         }
-        if let deadline = try await UpstreamKeys.load(store, tenant: tenant)?.deadline {
+        if let deadline {
             step.notes.append("published and trusted at /userinfo until \(ManagementDate.string(deadline))")
         }
         return step
@@ -295,15 +291,7 @@ public struct Auth0TenantMigration: Sendable {
                     ],
                 ]
                 let changes = try ConnectionChanges(Payload(fields: ["options": options]))
-                if !plan {
-                    let context = PasswordFallback.secretContext(tenant: tenant.id, connectionId: connection.id)
-                    _ = try await store.update(Connection.self, at: StoreKeys.connection(tenant.id, connection.id)) { stored in
-                        guard var current = stored else { throw ManagementCall.noSuchConnection }
-                        try changes.apply(to: &current) { try secrets.seal($0, context: context) }
-                        stored = current
-                        return current
-                    }
-                }
+                if !plan { _ = try await call.updateConnection(connection.id, changes, box: secrets) }
                 step.created += 1
             }
             // The migration source.

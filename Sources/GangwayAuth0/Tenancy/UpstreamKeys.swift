@@ -87,14 +87,18 @@ public struct UpstreamKeys: Codable, Sendable, Equatable {
         return response.body
     }
 
-    /// Imports a JWKS document as the tenant's upstream keys (replacing any earlier import), open until `deadline`
-    /// (by default `defaultDeadline`).
+    /// `parse(jwks:ownKids:)` against the tenant's own signing keys as stored.
+    public static func parse(jwks body: [UInt8], store: any KeyValueStore, tenant: Tenant) async throws -> [JWK] {
+        let own = try await store.getJSON(SigningKeySet.self, StoreKeys.signingKeys(tenant.id))?.0 ?? SigningKeySet()
+        return try parse(jwks: body, ownKids: Set(own.keys.map(\.kid)))
+    }
+
+    /// Stores parsed keys as the tenant's upstream keys (replacing any earlier import), open until `deadline` (by
+    /// default `defaultDeadline`).
     @discardableResult
     public static func importKeys(
-        jwks body: [UInt8], source: String, deadline: Date? = nil, store: any KeyValueStore, tenant: Tenant, now: Date = .now
+        _ keys: [JWK], source: String, deadline: Date? = nil, store: any KeyValueStore, tenant: Tenant, now: Date = .now
     ) async throws -> UpstreamKeys {
-        let own = try await store.getJSON(SigningKeySet.self, StoreKeys.signingKeys(tenant.id))?.0 ?? SigningKeySet()
-        let keys = try parse(jwks: body, ownKids: Set(own.keys.map(\.kid)))
         var until = deadline
         if until == nil { until = try await defaultDeadline(store, tenant: tenant, now: now) }
         let record = UpstreamKeys(keys: keys, source: source, importedAt: now, deadline: until ?? now)
