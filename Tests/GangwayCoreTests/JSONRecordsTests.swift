@@ -28,6 +28,37 @@ struct JSONRecordsTests {
         #expect(throws: JSONRecords.Failure.self) { try Self.all(#"{"a":"unterminated}"#) }
     }
 
+    @Test("a stream given block by block (empty blocks too) frames the same records; its read error fails the file")
+    func aStreamOfBlocks() throws {
+        let lines = (0..<500).map { #"{"user_id":"auth0|\#($0)","pad":""# + String(repeating: "y", count: $0 % 41) + #""}"# }
+        let bytes = Array((lines.joined(separator: "\n") + "\n").utf8)
+        for size in [1, 7, 4096] {
+            var offset = 0
+            var calls = 0
+            var records = JSONRecords(blocks: {
+                calls += 1
+                if calls % 3 == 0 { return [] }  // a block that decompressed to nothing
+                guard offset < bytes.count else { return nil }
+                defer { offset += size }
+                return Array(bytes[offset..<min(offset + size, bytes.count)])
+            })
+            var read: [String] = []
+            while let record = try records.next() { read.append(String(decoding: record, as: UTF8.self)) }
+            #expect(read == lines)
+        }
+        struct Broken: Error {}
+        var calls = 0
+        var failing = JSONRecords(blocks: {
+            calls += 1
+            if calls > 1 { throw Broken() }
+            return Array(#"{"a":1}"#.utf8) + Array(#"{"b":"#.utf8)
+        })
+        #expect(try failing.next() != nil)
+        #expect(throws: JSONRecords.Failure.self) { try failing.next() }
+        var empty = JSONRecords(blocks: { nil })
+        #expect(try empty.next() == nil)
+    }
+
     @Test func aFileIsReadInBlocksWithRecordsSpanningThem() throws {
         // 3,000 records of ~100 bytes: many 64 KiB blocks, records cut at block boundaries.
         let lines = (0..<3000).map { #"{"email":"user\#($0)@example.com","pad":""# + String(repeating: "x", count: $0 % 97) + #""}"# }

@@ -23,9 +23,7 @@ extension Auth0TenantMigration {
             let file = try upstream.download(location)
             let reader: Gunzip
             do { reader = try Gunzip() } catch { throw Auth0Management.Failure(description: "zlib: \(error.code)") }
-            var pending: [UInt8] = []
             var chunk: [User] = []
-            var offset = 0
             var handled = 0
             func flush() async throws {
                 let (created, unchanged, failures) = try await store(chunk, in: directory)
@@ -38,41 +36,35 @@ extension Auth0TenantMigration {
                 chunk.removeAll(keepingCapacity: true)
                 progress("users (\(connection.name))", handled, handled)
             }
-            while offset < file.count || !pending.isEmpty {
-                if offset < file.count {
-                    let end = min(offset + (1 << 16), file.count)
-                    do {
-                        pending += try reader.inflate(file[offset..<end])
-                    } catch {
-                        throw Auth0Management.Failure(description: "the export of \(connection.name) is not a valid gzip file")
+            // The NDJSON records of the file, inflated 64 KiB of it at a time.
+            var offset = 0
+            var records = JSONRecords(blocks: {
+                guard offset < file.count else { return nil }
+                let end = min(offset + (1 << 16), file.count)
+                defer { offset = end }
+                return try reader.inflate(file[offset..<end])
+            })
+            do {
+                while let record = try records.next() {
+                    guard let value = try? JSON.decode(JSONValue.self, from: Data(record)),
+                        let user = Self.pendingUser(value, connection: connection.name)
+                    else {
+                        step.failed += 1
+                        if step.notes.count < 20 { step.notes.append("\(connection.name): an export line is not a user with a user_id") }
+                        continue
                     }
-                    offset = end
+                    chunk.append(user)
+                    if chunk.count >= Self.userChunk { try await flush() }
                 }
-                // Every complete line (and, at the end, the last one without a newline).
-                var start = pending.startIndex
-                while let newline = pending[start...].firstIndex(of: UInt8(ascii: "\n")) {
-                    try await take(pending[start..<newline])
-                    start = newline + 1
-                }
-                pending.removeSubrange(..<start)
-                if offset >= file.count {
-                    if !pending.isEmpty { try await take(pending[...]) }
-                    pending.removeAll()
-                }
+            } catch let failure as JSONRecords.Failure {
+                throw Auth0Management.Failure(
+                    description: "the export of \(connection.name) is not a valid gzip NDJSON file: \(failure.description)")
             }
             if !chunk.isEmpty { try await flush() }
-
-            func take(_ line: ArraySlice<UInt8>) async throws {
-                guard line.contains(where: { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\r") }) else { return }
-                guard let value = try? JSON.decode(JSONValue.self, from: Data(line)),
-                    let user = Self.pendingUser(value, connection: connection.name)
-                else {
-                    step.failed += 1
-                    if step.notes.count < 20 { step.notes.append("\(connection.name): an export line is not a user with a user_id") }
-                    return
-                }
-                chunk.append(user)
-                if chunk.count >= Self.userChunk { try await flush() }
+            // A download cut short on a line boundary still lacks the gzip trailer: the run fails (what was read is
+            // stored; the next run adds the rest) rather than report a partial export as complete.
+            guard reader.finished else {
+                throw Auth0Management.Failure(description: "the export of \(connection.name) ends before its gzip trailer")
             }
         }
         return step

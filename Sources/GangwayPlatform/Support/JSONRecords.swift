@@ -39,6 +39,7 @@ public struct JSONRecords: Sendable {
     private enum Source: @unchecked Sendable {
         case bytes
         case descriptor(Int32)
+        case blocks(() throws -> [UInt8]?)
     }
 
     /// Records of an in-memory file.
@@ -51,6 +52,12 @@ public struct JSONRecords: Sendable {
     /// Records read from an open file descriptor (not closed here), `blockSize` bytes at a time.
     public init(descriptor: Int32) {
         source = .descriptor(descriptor)
+    }
+
+    /// Records of a stream that is not a file, read a block at a time through `nextBlock` (nil at its end): a
+    /// download being decompressed, say.
+    public init(blocks nextBlock: @escaping () throws -> [UInt8]?) {
+        source = .blocks(nextBlock)
     }
 
     /// Bytes of the file read so far (for a progress bar).
@@ -165,7 +172,33 @@ public struct JSONRecords: Sendable {
 
     /// Reads one more block; false at the end of the file.
     private mutating func fill() throws(Failure) -> Bool {
-        guard !eof, case .descriptor(let fd) = source else { return false }
+        guard !eof else { return false }
+        switch source {
+        case .bytes:
+            return false
+        case .blocks(let nextBlock):
+            while true {
+                let block: [UInt8]?
+                do {
+                    block = try nextBlock()
+                } catch {
+                    throw fail("the file cannot be read (\(error))")
+                }
+                guard let block else {
+                    eof = true
+                    return false
+                }
+                if block.isEmpty { continue }
+                buffer.append(contentsOf: block)
+                return true
+            }
+        case .descriptor(let fd):
+            return try readBlock(fd)
+        }
+    }
+
+    /// Reads one block of `fd`; false at its end.
+    private mutating func readBlock(_ fd: Int32) throws(Failure) -> Bool {
         var block = [UInt8](repeating: 0, count: Self.blockSize)
         while true {
             let n = block.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
