@@ -25,8 +25,9 @@ public struct MigrationReport: Sendable {
             MigrationCounters.day(now.addingTimeInterval(-Double($0) * 86_400))
         }
         let all = try await MigrationCounters.read(store, tenant: tenant, from: "0000")
+        /// A kind's sum over the days named (every day counted when none are).
         func total(_ kind: String, in names: [String]? = nil) -> Int {
-            (names.map { Set($0) }.map { set in all.filter { set.contains($0.key) } } ?? all).values.reduce(0) { $0 + ($1[kind] ?? 0) }
+            (names ?? Array(all.keys)).reduce(0) { $0 + (all[$1]?[kind] ?? 0) }
         }
         func grouped(_ prefix: String, in names: [String]) -> [String: Int] {
             var out: [String: Int] = [:]
