@@ -20,6 +20,17 @@ let functionStaticLibraries: [String: [String]] = [
     "login": ["CoreFoundation", "_FoundationICU", "FoundationInternationalization", "swiftDispatch", "dispatch", "BlocksRuntime"]
 ]
 
+/// How a function links in release on Linux: the Swift runtime and libstdc++ statically, glibc and libgcc_s
+/// dynamically and no glibc symbol newer than 2.34 (see the comment at the function targets below).
+func releaseLinkFlags(function: String) -> [String] {
+    // libstdc++ last again: an archive only fills references made before it (login's ICU comes after swiftc's).
+    let foundation = ["_FoundationCollections", "_FoundationCShims"] + (functionStaticLibraries[function] ?? []) + ["stdc++"]
+    var flags = ["-static-stdlib"]
+    flags += foundation.flatMap { ["-Xlinker", "-l" + $0] }
+    flags += ["-L", Context.packageDirectory + "/Sources/System/StaticCXX"]
+    return flags
+}
+
 let package = Package(
     name: "Gangway",
     platforms: [.macOS(.v15)],
@@ -50,6 +61,8 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/System/CZlib", providers: [.apt(["zlib1g-dev"])]),
         // libpq, dlopen'ed on first use by a postgres:// store (see its shim.h); the -dev package brings the headers.
         .systemLibrary(name: "CPostgreSQL", path: "Sources/System/CPostgreSQL", providers: [.apt(["libpq-dev"])]),
+        // Keeps the functions loadable on glibc 2.34 (Lambda's provided.al2023): see its floor.c.
+        .target(name: "CGlibcFloor", path: "Sources/System/CGlibcFloor"),
 
         // The platform: the function contract, the store, JWS on OpenSSL, upstream HTTP on libcurl, support.
         // It knows nothing of Auth0 (the compiler keeps it so: it cannot see GangwayAuth0).
@@ -122,17 +135,17 @@ let package = Package(
     ]
         + functions.map {
             .executableTarget(
-                name: $0, dependencies: ["GangwayAuth0"] + (functionDependencies[$0] ?? []), path: "functions/\($0)",
+                name: $0, dependencies: ["GangwayAuth0", "CGlibcFloor"] + (functionDependencies[$0] ?? []),
+                path: "functions/\($0)",
                 // Functions ship with the Swift runtime linked in statically: a cold start is our product's latency
                 // and skips loading a dozen shared objects. (Set per target, not with --static-swift-stdlib: the
                 // `gangway` gateway stays dynamic so NIO can take over Swift's global executor; see Gateway.swift.)
                 // --static-swift-stdlib also links FoundationEssentials' own static dependencies; named here for that.
-                linkerSettings: [
-                    .unsafeFlags(
-                        ["-static-stdlib", "-Xlinker", "-l_FoundationCollections", "-Xlinker", "-l_FoundationCShims"]
-                            + (functionStaticLibraries[$0] ?? []).flatMap { ["-Xlinker", "-l" + $0] },
-                        .when(platforms: [.linux], configuration: .release))
-                ]
+                // A function needs glibc and libgcc_s only, no symbol newer than 2.34 (Lambda's provided.al2023;
+                // infra/package.sh checks): libstdc++ is linked statically (StaticCXX/libstdc++.so says how), and the
+                // four libc symbols versioned after 2.34 are defined by CGlibcFloor/floor.c. (libgcc_s stays shared:
+                // the build machine's static unwinder calls glibc 2.35's _dl_find_object.)
+                linkerSettings: [.unsafeFlags(releaseLinkFlags(function: $0), .when(platforms: [.linux], configuration: .release))]
             )
         }
 )

@@ -98,6 +98,9 @@ Globals:
     Handler: bootstrap
     Architectures:
       - !Ref Architecture
+    # libcurl and libpq, which the functions dlopen (upstream calls, postgres:// stores), with what they load.
+    Layers:
+      - !Ref GangwayLibsLayer
     Environment:
       Variables:
         GANGWAY_STORE: !Sub "{{resolve:secretsmanager:${StoreSecretId}:SecretString}}"
@@ -105,6 +108,16 @@ Globals:
         GANGWAY_LOG_LEVEL: !Ref LogLevel
 
 Resources:
+  GangwayLibsLayer:
+    Type: AWS::Serverless::LayerVersion
+    Properties:
+      Description: libcurl 4 and libpq 5 with their dependencies beyond glibc (infra/package.sh), in /opt/lib.
+      ContentUri: "../dist/gangway-libs-layer.zip"
+      CompatibleRuntimes:
+        - provided.al2023
+      CompatibleArchitectures:
+        - !Ref Architecture
+
   GangwayApi:
     Type: AWS::Serverless::HttpApi
     Properties:

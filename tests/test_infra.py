@@ -89,8 +89,8 @@ def test_adding_a_function_is_its_folder_and_its_routes():
     assert folders == set(table["functions"]), "functions/ and infra/routes.json disagree"
     scheduled = {name for name, spec in table["functions"].items() if spec.get("scheduleSeconds")}
     assert {r["function"] for r in table["routes"]} == folders - scheduled, "a function without a route, or a route to nothing"
-    # A scheduled function (the jobs worker) answers no HTTP route: the schedule is its only way in.
-    assert scheduled == {"jobs-worker"}
+    # A scheduled function (the jobs worker, the store purge) answers no HTTP route: the schedule is its only way in.
+    assert scheduled == {"jobs-worker", "store-purge"}
     assert not any(r["function"] in scheduled for r in table["routes"])
 
 
@@ -134,6 +134,20 @@ def test_template_routes_are_exactly_the_route_table(template):
             assert key not in deployed, f"route deployed twice: {key}"
             deployed.add(key)
     assert deployed == routes(), {"missing": routes() - deployed, "extra": deployed - routes()}
+
+
+def test_template_purges_the_store_every_hour_and_gives_every_function_the_libraries_layer(template):
+    """Expired records (refresh tokens, log events, sessions) are removed by the store-purge function on an hourly
+    EventBridge schedule; every function gets the layer with libcurl and libpq (infra/package.sh builds it)."""
+    _, purge = functions_in(template)["store-purge"]
+    schedule = purge["Events"]["Schedule"]
+    assert schedule["Type"] == "ScheduleV2" and schedule["Properties"]["ScheduleExpression"] == "rate(60 minutes)"
+    assert set(purge["Events"]) == {"Schedule"}, "no HTTP route reaches the purge"
+    assert template["Globals"]["Function"]["Layers"] == [{"Ref": "GangwayLibsLayer"}]
+    layer = template["Resources"]["GangwayLibsLayer"]
+    assert layer["Type"] == "AWS::Serverless::LayerVersion"
+    assert layer["Properties"]["ContentUri"] == "../dist/gangway-libs-layer.zip"
+    assert layer["Properties"]["CompatibleRuntimes"] == ["provided.al2023"]
 
 
 def test_template_holds_no_secret_only_references_to_secrets_manager(template):
@@ -260,7 +274,7 @@ def test_package_zips_one_function_as_an_executable_bootstrap(tmp_path):
     )
     result = subprocess.run(["bash", str(INFRA / "package.sh")], capture_output=True, text=True, cwd=REPO, env=env, timeout=300)
     assert result.returncode == 0, result.stderr
-    assert sorted(p.name for p in dist.iterdir()) == ["well-known.zip"]
+    assert sorted(p.name for p in dist.iterdir()) == ["gangway-libs-layer.zip", "well-known.zip"]
 
     with zipfile.ZipFile(dist / "well-known.zip") as z:
         infos = z.infolist()

@@ -3,6 +3,7 @@ import GangwayAuth0
 import Testing
 
 @testable import identities
+@testable import store_purge
 @testable import token
 @testable import userinfo
 @testable import users
@@ -317,5 +318,24 @@ struct InProcessHandlerTests {
         let large = await TokenFunction().respond(
             toEventBytes: Array(repeating: UInt8(ascii: " "), count: 17), store: env.store, configuration: small)
         #expect(large.statusCode == 413 && large.body.contains("\"error\":\"request_too_large\""))
+    }
+
+    @Test("store-purge: removes the records past their time to live, keeps the others, and says how many it removed")
+    func storePurge() async throws {
+        let env = try await InProcessTenant()
+        try await env.store.put("purge-test/expired", Data("x".utf8), ttl: .milliseconds(5))
+        try await env.store.put("purge-test/live", Data("y".utf8), ttl: .seconds(600))
+        try await Task.sleep(for: .milliseconds(20))
+        let event = GatewayEvent(
+            routeKey: "SCHEDULE store-purge", rawPath: "/", rawQueryString: "", headers: [:], queryStringParameters: nil,
+            pathParameters: nil,
+            requestContext: .init(
+                domainName: "schedule", requestId: "schedule", http: .init(method: "POST", path: "/", sourceIp: "127.0.0.1", userAgent: "t")
+            ),
+            body: nil, isBase64Encoded: false)
+        let response = try await StorePurgeFunction().respond(to: event, store: env.store, configuration: env.configuration)
+        #expect(response.statusCode == 200 && response.body.contains(#""purged":1"#), "\(response.body)")
+        #expect(try await env.store.get("purge-test/expired") == nil)
+        #expect(try await env.store.get("purge-test/live") != nil)
     }
 }

@@ -185,7 +185,7 @@ public final class UpstreamAuth0 {
                 switch error.code {
                 case .timeout: last = "\(label): timed out within the \(UpstreamBudget.milliseconds(budget.budget)) ms upstream timeout"
                 case .connectionFailed, .other: last = "\(label): network error (\(error.code)): \(error.message)"
-                case .invalidURL, .tooLarge:
+                case .invalidURL, .tooLarge, .unavailable:
                     attempts += sent
                     throw Failure(description: "\(label): \(error.code): \(error.message)", status: nil)
                 }

@@ -36,6 +36,9 @@ public struct UpstreamResponse: Sendable {
 public struct UpstreamError: Error, Sendable, CustomStringConvertible {
     public enum Code: Sendable, Equatable {
         case timeout, connectionFailed, invalidURL, tooLarge, other
+        /// libcurl could not be loaded (or its handle allocated): no request was sent. On Lambda it comes from the
+        /// layer (infra/package.sh); a process without it answers its callers instead of crashing.
+        case unavailable
     }
     public var code: Code
     /// curl's message; never contains a request or response body.
@@ -58,7 +61,7 @@ public final class UpstreamClient {
     public let totalTimeout: Duration?
     public let maxResponseBytes: Int
 
-    private let handle: UnsafeMutableRawPointer
+    private let handle: UnsafeMutableRawPointer?
     private let errorBuffer: UnsafeMutablePointer<CChar>
 
     /// How many times the last `send` wrote its request, libcurl's own resend included: when a reused keep-alive
@@ -75,10 +78,7 @@ public final class UpstreamClient {
     ///   - maxResponseBytes: larger response bodies fail with `.tooLarge`.
     public init(connectTimeout: Duration = .seconds(2), totalTimeout: Duration? = .seconds(3), maxResponseBytes: Int = 1 << 20) {
         _ = Self.globalInit
-        guard let h = gangway_curl_easy_init() else {
-            fatalError("curl_easy_init failed: libcurl.so.4 could not be loaded, or out of memory")
-        }
-        self.handle = h
+        self.handle = gangway_curl_easy_init()  // nil: every `send` throws `.unavailable`
         self.errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
         self.errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
         self.connectTimeout = connectTimeout
@@ -87,7 +87,7 @@ public final class UpstreamClient {
     }
 
     deinit {
-        gangway_curl_easy_cleanup(handle)
+        if let handle { gangway_curl_easy_cleanup(handle) }
         errorBuffer.deallocate()
     }
 
@@ -100,7 +100,10 @@ public final class UpstreamClient {
         -> UpstreamResponse
     {
         let budget: Duration? = totalTimeout ?? self.totalTimeout
-        let h = handle
+        requestsSent = 0
+        guard let h = handle else {
+            throw UpstreamError(code: .unavailable, message: "libcurl.so.4 could not be loaded (or curl_easy_init failed)")
+        }
         gangway_curl_easy_reset(h)  // keeps the connection cache, DNS cache and TLS sessions
         errorBuffer[0] = 0
         requestsSent = 0

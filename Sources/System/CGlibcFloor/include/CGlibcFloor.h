@@ -1,0 +1,1 @@
+// Nothing to import: this target only supplies the definitions in floor.c, which the link prefers to glibc's.
