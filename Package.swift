@@ -20,6 +20,14 @@ let functionStaticLibraries: [String: [String]] = [
     "login": ["CoreFoundation", "_FoundationICU", "FoundationInternationalization", "swiftDispatch", "dispatch", "BlocksRuntime"]
 ]
 
+/// Swift settings of the code every function runs (core modules and functions), in release: metadata of concrete
+/// generic types (e.g. `KeyedDecodingContainer<CodingKeys>` in every `Decodable` init) through direct accessor calls,
+/// not through mangled-name lookups, which check each generic requirement by scanning every protocol conformance in
+/// the executable on a cold process (43% of a cold `well-known`'s instructions; see the README, "Measured figures").
+let coldStartSwiftSettings: [SwiftSetting] = [
+    .unsafeFlags(["-Xfrontend", "-disable-concrete-type-metadata-mangled-name-accessors"], .when(configuration: .release))
+]
+
 /// How a function links in release on Linux: the Swift runtime and libstdc++ statically, glibc and libgcc_s
 /// dynamically and no glibc symbol newer than 2.34 (see the comment at the function targets below).
 func releaseLinkFlags(function: String) -> [String] {
@@ -37,6 +45,7 @@ let package = Package(
     products: [
         .executable(name: "gangway", targets: ["gangway"]),
         .executable(name: "gangway-bench", targets: ["gangway-bench"]),
+        .executable(name: "gangway-cold-floor", targets: ["gangway-cold-floor"]),
     ] + functions.map { .executable(name: $0, targets: [$0]) },
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -74,6 +83,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/GangwayPlatform",
+            swiftSettings: coldStartSwiftSettings,
             // libcrypto, SQLite, libxcrypt, libunistring, zlib and libargon2 are linked from their static archives: every function
             // start then skips loading and relocating four shared objects, and the binaries do not depend on
             // the build machine's libcrypt.so.1 (Amazon Linux 2023 ships .so.2).
@@ -95,7 +105,8 @@ let package = Package(
 
         // Auth0's behaviour, one folder per feature: tenancy, directory, log events, credentials, token,
         // userinfo, management, migration. Every function links it; it re-exports GangwayPlatform.
-        .target(name: "GangwayAuth0", dependencies: ["GangwayPlatform"], path: "Sources/GangwayAuth0"),
+        .target(
+            name: "GangwayAuth0", dependencies: ["GangwayPlatform"], path: "Sources/GangwayAuth0", swiftSettings: coldStartSwiftSettings),
 
         // The local runtime shim: plays API Gateway (HTTP) and the Lambda Runtime API (warm workers).
         .target(
@@ -122,6 +133,13 @@ let package = Package(
         ),
 
         .executableTarget(name: "gangway-bench", dependencies: ["GangwayAuth0"], path: "bench/Sources/gangway-bench"),
+        // The benches' cold floor: reads an event, writes a constant answer; linked exactly as the functions are.
+        .executableTarget(
+            name: "gangway-cold-floor", dependencies: ["CGlibcFloor"], path: "bench/Sources/gangway-cold-floor",
+            linkerSettings: [
+                .unsafeFlags(releaseLinkFlags(function: "gangway-cold-floor"), .when(platforms: [.linux], configuration: .release))
+            ]
+        ),
 
         .testTarget(
             name: "GangwayCoreTests", dependencies: ["GangwayPlatform", "GangwayAuth0"], path: "Tests/GangwayCoreTests",
@@ -136,7 +154,7 @@ let package = Package(
         + functions.map {
             .executableTarget(
                 name: $0, dependencies: ["GangwayAuth0", "CGlibcFloor"] + (functionDependencies[$0] ?? []),
-                path: "functions/\($0)",
+                path: "functions/\($0)", swiftSettings: coldStartSwiftSettings,
                 // Functions ship with the Swift runtime linked in statically: a cold start is our product's latency
                 // and skips loading a dozen shared objects. (Set per target, not with --static-swift-stdlib: the
                 // `gangway` gateway stays dynamic so NIO can take over Swift's global executor; see Gateway.swift.)

@@ -13,7 +13,7 @@ trap 'rm -rf "$tmp"' EXIT
 
 load_before="$(bench_load)"
 failed=0
-for bench in cold_start sign_rate warm_gateway token_refresh postgres_refresh migrated_login silent_reauth; do
+for bench in cold_start sign_rate warm_gateway token_refresh password_login postgres_refresh migrated_login silent_reauth; do
     echo "== $bench" >&2
     if ! "$BENCH_DIR/$bench.sh" >"$tmp/$bench.out"; then
         failed=1
