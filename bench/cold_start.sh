@@ -83,10 +83,8 @@ for fn in $(bench_functions); do
     floor_ms="$(median_ms "$tmp/h.json" 1)"
     true_ms="$(median_ms "$tmp/h.json" 2)"
     sh_ms="$(median_ms "$tmp/h.json" 3)"
-    ratio="$(awk -v a="$fn_ms" -v b="$floor_ms" 'BEGIN { printf "%.2f", a / b }')"
-    true_ratio="$(awk -v a="$fn_ms" -v b="$true_ms" 'BEGIN { printf "%.2f", a / b }')"
-    net="$(awk -v a="$fn_ms" -v b="$floor_ms" -v s="$sh_ms" 'BEGIN { if (b - s > 0.05) printf "%.1fx", (a - s) / (b - s); else print "n/a" }')"
-    verdict="$(awk -v r="$ratio" -v t="$fn_target" 'BEGIN { print (r <= t ? "PASS" : "MISS") }')"
+    ratio="$(bench_ratio "$fn_ms" "$floor_ms")"; true_ratio="$(bench_ratio "$fn_ms" "$true_ms")"
+    net="$(bench_net_of_shell "$fn_ms" "$floor_ms" "$sh_ms")"; verdict="$(bench_at_most "$ratio" "$fn_target")"
     printf 'cold %s: median %.2f ms vs floor %.2f ms (both via sh, bare sh %.2f ms) -> %sx (target <= %sx) %s; net of shell %s; /bin/true %.2f ms -> %sx\n' \
         "$fn" "$fn_ms" "$floor_ms" "$sh_ms" "$ratio" "$fn_target" "$verdict" "$net" "$true_ms" "$true_ratio"
     bench_result "cold start $fn ($status)" "$(printf '%.2f ms' "$fn_ms")" "$(printf '%.2f ms floor' "$floor_ms")" "${ratio}x" "<= ${fn_target}x" "$verdict (net of sh: $net; ${true_ratio}x /bin/true)"

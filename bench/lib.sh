@@ -88,3 +88,25 @@ bench_best_signs() {
     done
     echo "$best"
 }
+
+# bench_ratio A B: A / B, two decimals. bench_at_most R T / bench_at_least R T: PASS or MISS.
+bench_ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+bench_at_most() { awk -v r="$1" -v t="$2" 'BEGIN { print (r <= t ? "PASS" : "MISS") }'; }
+bench_at_least() { awk -v r="$1" -v t="$2" 'BEGIN { print (r >= t ? "PASS" : "MISS") }'; }
+# bench_net_of_shell CMD_MS BASE_MS SHELL_MS: (CMD - shell) / (BASE - shell) as "N.Nx", or n/a when BASE is
+# within 0.05 ms of the bare shell.
+bench_net_of_shell() {
+    awk -v a="$1" -v b="$2" -v s="$3" 'BEGIN { if (b - s > 0.05) printf "%.1fx", (a - s) / (b - s); else print "n/a" }'
+}
+
+# Stops the gateway whose pid is $1 (SIGTERM: it stops its workers; then SIGKILL after 5 s) and reaps it.
+bench_stop_server() {
+    local pid="$1"
+    [[ -n "$pid" ]] || return 0
+    if kill -0 "$pid" 2>/dev/null; then
+        kill -TERM "$pid" 2>/dev/null || true
+        for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || true
+}

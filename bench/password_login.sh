@@ -19,16 +19,7 @@ email="bench@example.com"
 password="Bench-login-1!"
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/gangway-login.XXXXXX")"
 server=""
-cleanup() {
-    if [[ -n "$server" ]] && kill -0 "$server" 2>/dev/null; then
-        kill -TERM "$server" 2>/dev/null || true
-        for _ in $(seq 1 50); do kill -0 "$server" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$server" 2>/dev/null || true
-        wait "$server" 2>/dev/null || true
-    fi
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
+trap 'bench_stop_server "$server"; rm -rf "$tmp"' EXIT
 
 for attempt in 1 2 3; do
     port="$(bench_free_port)"
@@ -68,7 +59,6 @@ bcrypt_ms="$("$BENCH_BIN/gangway-bench" bcrypt 5 | jq -r .verify_ms_median)"
 hz="$(getconf CLK_TCK)"
 cpu_fn="$(awk -v d=$((fn1 - fn0)) -v n="$n" -v hz="$hz" 'BEGIN { printf "%.2f", d * 1000 / hz / n }')"
 floor_ms="$(awk -v s="$signs" -v b="$bcrypt_ms" 'BEGIN { printf "%.2f", 2000 / s + b }')"
-ratio="$(awk -v a="$cpu_fn" -v b="$floor_ms" 'BEGIN { printf "%.2f", a / b }')"
-verdict="$(awk -v r="$ratio" -v t="$target" 'BEGIN { print (r <= t ? "PASS" : "MISS") }')"
+ratio="$(bench_ratio "$cpu_fn" "$floor_ms")"; verdict="$(bench_at_most "$ratio" "$target")"
 echo "warm password logins: $n in ${secs}s ($rps/s, 2 connections, 2 workers); token workers' CPU $cpu_fn ms per login vs floor $floor_ms ms (2 signatures at $signs sign/s + bcrypt verify $bcrypt_ms ms) -> ${ratio}x (target <= $target) $verdict"
 bench_result "CPU per password login (token workers)" "$cpu_fn ms" "$floor_ms ms 2 signs + bcrypt" "${ratio}x" "<= ${target}x" "$verdict"

@@ -105,10 +105,8 @@ codes="$(jq -s -c 'group_by(.statusCode) | map({(.[0].statusCode | tostring): le
 [[ "$ok" == "$used" && "$used" -ge "$runs" ]] || { echo "bench: cold refresh answers $codes ($ok of $used runs were 200 with a new token)" >&2; exit 1; }
 fn_ms="$(median_ms "$tmp/h.json" 0)"; floor_ms="$(median_ms "$tmp/h.json" 1)"; true_ms="$(median_ms "$tmp/h.json" 2)"
 sh_ms="$(median_ms "$tmp/h.json" 3)"
-ratio="$(awk -v a="$fn_ms" -v b="$floor_ms" 'BEGIN { printf "%.2f", a / b }')"
-true_ratio="$(awk -v a="$fn_ms" -v b="$true_ms" 'BEGIN { printf "%.2f", a / b }')"
-net="$(awk -v a="$fn_ms" -v b="$floor_ms" -v s="$sh_ms" 'BEGIN { if (b - s > 0.05) printf "%.1fx", (a - s) / (b - s); else print "n/a" }')"
-cold_verdict="$(awk -v r="$ratio" -v t="$cold_target" 'BEGIN { print (r <= t ? "PASS" : "MISS") }')"
+ratio="$(bench_ratio "$fn_ms" "$floor_ms")"; true_ratio="$(bench_ratio "$fn_ms" "$true_ms")"
+net="$(bench_net_of_shell "$fn_ms" "$floor_ms" "$sh_ms")"; cold_verdict="$(bench_at_most "$ratio" "$cold_target")"
 printf 'cold token refresh grant: median %.2f ms vs floor %.2f ms (both via sh, bare sh %.2f ms) -> %sx (target <= %sx) %s; net of shell %s; /bin/true %.2f ms -> %sx; %s of %s answers 200 %s\n' \
     "$fn_ms" "$floor_ms" "$sh_ms" "$ratio" "$cold_target" "$cold_verdict" "$net" "$true_ms" "$true_ratio" "$ok" "$used" "$codes"
 bench_result "cold token refresh grant (200)" "$(printf '%.2f ms' "$fn_ms")" "$(printf '%.2f ms floor' "$floor_ms")" "${ratio}x" "<= ${cold_target}x" "$cold_verdict (net of sh: $net; ${true_ratio}x /bin/true)"
@@ -160,8 +158,7 @@ hz="$(getconf CLK_TCK)"
 cpu_fn="$(awk -v d=$((fn1 - fn0)) -v n="$n" -v hz="$hz" 'BEGIN { printf "%.2f", d * 1000 / hz / n }')"
 cpu_gw="$(awk -v d=$((gw1 - gw0)) -v n="$n" -v hz="$hz" 'BEGIN { printf "%.2f", d * 1000 / hz / n }')"
 sign_ms="$(awk -v s="$signs" 'BEGIN { printf "%.2f", 2000 / s }')"
-sign_ratio="$(awk -v a="$cpu_fn" -v b="$sign_ms" 'BEGIN { printf "%.2f", a / b }')"
-sign_verdict="$(awk -v r="$sign_ratio" -v t="$sign_target" 'BEGIN { print (r <= t ? "PASS" : "MISS") }')"
+sign_ratio="$(bench_ratio "$cpu_fn" "$sign_ms")"; sign_verdict="$(bench_at_most "$sign_ratio" "$sign_target")"
 ratio="$(awk -v a="$rps" -v b="$bound" 'BEGIN { printf "%.3f", a / b }')"
 verdict="$(awk -v r="$ratio" -v t="$target" 'BEGIN { print (r >= t ? "PASS" : "MISS") }')"
 
