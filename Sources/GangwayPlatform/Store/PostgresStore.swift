@@ -53,6 +53,9 @@ public final class PostgresStore: KeyValueStore, @unchecked Sendable {
     private var connection: OpaquePointer?
     /// Whether `batchFunction` exists on `connection` (temporary objects live as long as their session); guarded by `lock`.
     private var batchFunctionReady = false
+    /// The statements prepared on the current connection (SQL → statement name): a statement with parameters is
+    /// parsed and planned by the server once per connection, then only executed (PQexecPrepared). Emptied on reconnect.
+    private var preparedStatements: [String: String] = [:]
 
     /// Connects and creates or upgrades the schema if needed.
     public init(url: String) throws {
@@ -343,6 +346,7 @@ public final class PostgresStore: KeyValueStore, @unchecked Sendable {
             connection = nil
         }
         batchFunctionReady = false
+        preparedStatements = [:]
         let conn = try connect()
         connection = conn
         return conn
@@ -426,7 +430,9 @@ public final class PostgresStore: KeyValueStore, @unchecked Sendable {
         var view: ResultView { ResultView(pointer: pointer!) }
     }
 
-    /// PQexecParams with text parameters (int8 as decimal) and binary bytea, asking for binary results.
+    /// Runs a statement with text parameters (int8 as decimal) and binary bytea, asking for binary results: prepared
+    /// once per connection when it has parameters (every statement the store repeats does), else PQexecParams.
+    /// Called with `lock` held.
     private func execute(_ conn: OpaquePointer, _ sql: String, _ params: [Param]) throws -> Execution {
         var types: [UInt32] = []
         var values: [UnsafeMutablePointer<CChar>?] = []
@@ -457,10 +463,25 @@ public final class PostgresStore: KeyValueStore, @unchecked Sendable {
                 formats.append(1)
             }
         }
+        var statement: String? = preparedStatements[sql]
+        if statement == nil, !params.isEmpty {
+            let name = "gangway_\(preparedStatements.count)"
+            let prepared = gangway_pq_prepare(conn, name, sql, Int32(params.count), types)
+            let status = prepared.map { gangway_pq_result_status($0) }
+            guard status == PGRES_COMMAND_OK else {
+                return Execution(pointer: prepared, failed: true)
+            }
+            gangway_pq_clear(prepared)
+            preparedStatements[sql] = name
+            statement = name
+        }
         let result = values.withUnsafeBufferPointer { valuePointers in
             valuePointers.withMemoryRebound(to: UnsafePointer<CChar>?.self) { constValues in
-                gangway_pq_exec_params(
-                    conn, sql, Int32(params.count), types, constValues.baseAddress, lengths, formats, 1)
+                if let statement {
+                    gangway_pq_exec_prepared(conn, statement, Int32(params.count), constValues.baseAddress, lengths, formats, 1)
+                } else {
+                    gangway_pq_exec_params(conn, sql, Int32(params.count), types, constValues.baseAddress, lengths, formats, 1)
+                }
             }
         }
         guard let result else {

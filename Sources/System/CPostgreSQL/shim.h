@@ -22,6 +22,8 @@ struct gangway_pq_api {
     ConnStatusType (*status)(const PGconn *);
     char *(*error_message)(const PGconn *);
     PGresult *(*exec_params)(PGconn *, const char *, int, const Oid *, const char *const *, const int *, const int *, int);
+    PGresult *(*prepare)(PGconn *, const char *, const char *, int, const Oid *);
+    PGresult *(*exec_prepared)(PGconn *, const char *, int, const char *const *, const int *, const int *, int);
     ExecStatusType (*result_status)(const PGresult *);
     char *(*result_error_field)(const PGresult *, int);
     char *(*result_error_message)(const PGresult *);
@@ -43,6 +45,9 @@ static inline void gangway_pq_load(struct gangway_pq_api *api) {
     api->error_message = (char *(*)(const PGconn *))dlsym(lib, "PQerrorMessage");
     api->exec_params = (PGresult *(*)(PGconn *, const char *, int, const Oid *, const char *const *, const int *, const int *, int))
         dlsym(lib, "PQexecParams");
+    api->prepare = (PGresult *(*)(PGconn *, const char *, const char *, int, const Oid *))dlsym(lib, "PQprepare");
+    api->exec_prepared = (PGresult *(*)(PGconn *, const char *, int, const char *const *, const int *, const int *, int))
+        dlsym(lib, "PQexecPrepared");
     api->result_status = (ExecStatusType (*)(const PGresult *))dlsym(lib, "PQresultStatus");
     api->result_error_field = (char *(*)(const PGresult *, int))dlsym(lib, "PQresultErrorField");
     api->result_error_message = (char *(*)(const PGresult *))dlsym(lib, "PQresultErrorMessage");
@@ -53,6 +58,7 @@ static inline void gangway_pq_load(struct gangway_pq_api *api) {
     api->cmd_tuples = (char *(*)(PGresult *))dlsym(lib, "PQcmdTuples");
     api->clear = (void (*)(PGresult *))dlsym(lib, "PQclear");
     api->loaded = api->connectdb && api->finish && api->status && api->error_message && api->exec_params &&
+        api->prepare && api->exec_prepared &&
         api->result_status && api->result_error_field && api->result_error_message && api->ntuples && api->getvalue &&
         api->getlength && api->getisnull && api->cmd_tuples && api->clear;
 }
@@ -88,6 +94,13 @@ static inline PGresult *gangway_pq_exec_params(PGconn *c, const char *sql, int n
                                                const char *const *values, const int *lengths, const int *formats,
                                                int result_format) {
     return gangway_pq.exec_params(c, sql, n, types, values, lengths, formats, result_format);
+}
+static inline PGresult *gangway_pq_prepare(PGconn *c, const char *name, const char *sql, int n, const Oid *types) {
+    return gangway_pq.prepare(c, name, sql, n, types);
+}
+static inline PGresult *gangway_pq_exec_prepared(PGconn *c, const char *name, int n, const char *const *values,
+                                                 const int *lengths, const int *formats, int result_format) {
+    return gangway_pq.exec_prepared(c, name, n, values, lengths, formats, result_format);
 }
 static inline ExecStatusType gangway_pq_result_status(const PGresult *r) { return gangway_pq.result_status(r); }
 /// The SQLSTATE of a failed result ("" when none).
