@@ -46,6 +46,25 @@ struct PostgresStoreTests {
         #expect(try store.scalar("SELECT pg_backend_pid()::int8") != pid)
     }
 
+    @Test("a statement with parameters is prepared once per connection, again after a reconnect, and reused")
+    func preparesEachStatementOncePerConnection() async throws {
+        let (store, url) = try fresh()
+        let prepared = "SELECT count(*)::int8 FROM pg_prepared_statements WHERE $1::int8 = $1::int8"
+        try await store.put("k", Data("v".utf8))
+        let afterOne = try #require(try store.scalar(prepared, [.int8(0)]))
+        #expect(afterOne >= 2, "the put and this query, at least")
+        for i in 0..<20 { _ = try await store.get("k\(i)") }
+        try await store.put("k2", Data("w".utf8))
+        // One more statement (the get), however many times it ran.
+        #expect(try store.scalar(prepared, [.int8(0)]) == afterOne + 1)
+
+        let pid = try #require(try store.scalar("SELECT pg_backend_pid()::int8"))
+        #expect(try PostgresStore(url: url).scalar("SELECT pg_terminate_backend($1::int4)::int4::int8", [.int8(pid)]) == 1)
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(try await store.get("k")?.value == Data("v".utf8), "prepared again on the new connection")
+        #expect(try store.scalar(prepared, [.int8(0)]) == 2, "the get and this query")
+    }
+
     @Test func errorsNeverCarryThePassword() throws {
         for url in [
             "postgres://gangway:hunter2secret@127.0.0.1:1/none",
