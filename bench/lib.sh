@@ -110,3 +110,22 @@ bench_stop_server() {
     fi
     wait "$pid" 2>/dev/null || true
 }
+
+# bench_serve_tenant WORKERS: a fresh SQLite tenant whose issuer is the gateway's own address, holding the bench
+# user ($email, $password), served by `gangway serve --mode warm` with WORKERS workers, on another port if the one
+# picked was taken meanwhile (three tries). Sets host, port, store and server; `gangway init --json`'s answer is in
+# $tmp/tenant-init.json, the gateway's output in $tmp/serve.out and $tmp/serve.err.
+bench_serve_tenant() {
+    local workers="$1" attempt
+    for attempt in 1 2 3; do
+        port="$(bench_free_port)"
+        host="127.0.0.1:$port"
+        store="sqlite:$tmp/tenant$attempt.db"
+        timeout 60 "$BENCH_BIN/gangway" init --store "$store" --issuer "http://$host/" --json >"$tmp/tenant-init.json"
+        timeout 60 "$BENCH_BIN/gangway" users create --store "$store" --email "$email" --password "$password" >/dev/null
+        if bench_serve "$store" "$port" "$workers" "$tmp/serve"; then server="$BENCH_SERVER"; return 0; fi
+    done
+    echo "bench: gateway did not start:" >&2
+    cat "$tmp/serve.err" >&2
+    exit 1
+}

@@ -21,16 +21,8 @@ tmp="$(mktemp -d "${TMPDIR:-/tmp}/gangway-login.XXXXXX")"
 server=""
 trap 'bench_stop_server "$server"; rm -rf "$tmp"' EXIT
 
-for attempt in 1 2 3; do
-    port="$(bench_free_port)"
-    host="127.0.0.1:$port"
-    store="sqlite:$tmp/l$attempt.db"
-    timeout 60 "$BENCH_BIN/gangway" init --store "$store" --issuer "http://$host/" --json >"$tmp/init.json"
-    timeout 60 "$BENCH_BIN/gangway" users create --store "$store" --email "$email" --password "$password" >/dev/null
-    if bench_serve "$store" "$port" 2 "$tmp/serve"; then server="$BENCH_SERVER"; break; fi
-    [[ $attempt == 3 ]] && { echo "bench: gateway did not start:" >&2; cat "$tmp/serve.err" >&2; exit 1; }
-done
-read -r cid secret < <(bench_app_credentials "$tmp/init.json")
+bench_serve_tenant 2
+read -r cid secret < <(bench_app_credentials "$tmp/tenant-init.json")
 bench_login_body "$cid" "$secret" >"$tmp/login.json"
 # Warm both workers (and check the login works).
 for _ in $(seq 1 6); do

@@ -26,17 +26,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-for attempt in 1 2 3; do
-    port="$(bench_free_port)"
-    host="127.0.0.1:$port"
-    store="sqlite:$tmp/s$attempt.db"
-    timeout 60 "$BENCH_BIN/gangway" init --store "$store" --issuer "http://$host/" >/dev/null
-    timeout 60 "$BENCH_BIN/gangway" users create --store "$store" --email "$email" --password "$password" >/dev/null
-    client_id="$(timeout 60 "$BENCH_BIN/gangway" apps create --store "$store" --tenant "http://$host/" --name bench-spa --public \
-        --app-type spa --grant-types authorization_code,refresh_token --callbacks "$callback" | jq -r .client_id)"
-    if bench_serve "$store" "$port" "$workers" "$tmp/serve"; then server="$BENCH_SERVER"; break; fi
-    [[ $attempt == 3 ]] && { echo "bench: gateway did not start:" >&2; cat "$tmp/serve.err" >&2; exit 1; }
-done
+bench_serve_tenant "$workers"
+client_id="$(timeout 60 "$BENCH_BIN/gangway" apps create --store "$store" --tenant "http://$host/" --name bench-spa --public \
+    --app-type spa --grant-types authorization_code,refresh_token --callbacks "$callback" | jq -r .client_id)"
 
 # PKCE S256: one verifier for every request (a new one per request would only add client-side work).
 verifier="$(head -c 48 /dev/urandom | basenc --base64url | tr -d '=\n')"

@@ -35,17 +35,7 @@ email="bench@example.com"
 password="Bench-refresh-1!"
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/gangway-refresh.XXXXXX")"
 server=""
-stop_server() {
-    if [[ -n "$server" ]] && kill -0 "$server" 2>/dev/null; then
-        kill -TERM "$server" 2>/dev/null || true
-        for _ in $(seq 1 50); do kill -0 "$server" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$server" 2>/dev/null || true
-    fi
-    [[ -n "$server" ]] && { wait "$server" 2>/dev/null || true; }
-    server=""
-}
-cleanup() { stop_server; rm -rf "$tmp"; }
-trap cleanup EXIT
+trap 'bench_stop_server "$server"; rm -rf "$tmp"' EXIT
 
 # A POST /oauth/token event (API Gateway v2) with a JSON body, for host $2.
 token_event() {
@@ -114,19 +104,11 @@ unset GANGWAY_STORE
 
 # ---------------------------------------------------------------- 2. warm
 # A tenant whose issuer is the gateway's own address; retry on another port if ours was taken meanwhile.
-for attempt in 1 2 3; do
-    port="$(bench_free_port)"
-    host="127.0.0.1:$port"
-    store="sqlite:$tmp/w$attempt.db"
-    timeout 60 "$BENCH_BIN/gangway" init --store "$store" --issuer "http://$host/" --json >"$tmp/winit.json"
-    timeout 60 "$BENCH_BIN/gangway" users create --store "$store" --email "$email" --password "$password" >/dev/null
-    if bench_serve "$store" "$port" "$workers" "$tmp/serve"; then server="$BENCH_SERVER"; break; fi
-    [[ $attempt == 3 ]] && { echo "bench: gateway did not start:" >&2; cat "$tmp/serve.err" >&2; exit 1; }
-done
+bench_serve_tenant "$workers"
 url="http://$host/oauth/token"
 
 # One login per wrk thread through the gateway, then 10 refreshes along each chain to warm every worker.
-bench_token_chains "$tmp/winit.json" "$host" 2 "$tmp/wrk-args"
+bench_token_chains "$tmp/tenant-init.json" "$host" 2 "$tmp/wrk-args"
 jq -e '.id_token and .access_token' "$tmp/body" >/dev/null || { echo "bench: refresh grant did not return two tokens" >&2; exit 1; }
 
 # The bound: one core's RS256 sign rate (`openssl speed`, CPU time) / 2 signatures per grant.

@@ -16,17 +16,7 @@ target="${BENCH_TARGET_OVERHEAD_MS:-0.3}"
 workers="${BENCH_WORKERS:-2}"
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/gangway-warm.XXXXXX")"
 server=""
-cleanup() {
-    if [[ -n "$server" ]] && kill -0 "$server" 2>/dev/null; then
-        kill -TERM "$server" 2>/dev/null || true
-        # The gateway stops its workers on SIGTERM; give it a moment, then insist.
-        for _ in $(seq 1 50); do kill -0 "$server" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$server" 2>/dev/null || true
-        wait "$server" 2>/dev/null || true
-    fi
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
+trap 'bench_stop_server "$server"; rm -rf "$tmp"' EXIT
 
 # Start the gateway; retry on another port if someone took ours in between.
 for attempt in 1 2 3; do
