@@ -46,11 +46,11 @@ needed_glibc() { objdump -T "$1" | grep -o 'GLIBC_[0-9][0-9.]*' | sed 's/GLIBC_/
 
 # Fails unless $1 needs no glibc symbol newer than the target.
 check_glibc() {
-  local need
-  need="$(needed_glibc "$1")"
-  if [ -n "$need" ] && [ "$(printf '%s\n%s\n' "$need" "$target_glibc" | sort -V | tail -1)" != "$target_glibc" ]; then
-    echo "package: $1 needs GLIBC_$need, newer than $target_glibc (Amazon Linux 2023): it would not start on provided.al2023" >&2
-    objdump -T "$1" | grep -E "GLIBC_$need" | sed 's/^/package:   /' >&2
+  local newest
+  newest="$(needed_glibc "$1")"
+  if [ -n "$newest" ] && [ "$(printf '%s\n%s\n' "$newest" "$target_glibc" | sort -V | tail -1)" != "$target_glibc" ]; then
+    echo "package: $1 needs GLIBC_$newest, newer than $target_glibc (Amazon Linux 2023): it would not start on provided.al2023" >&2
+    objdump -T "$1" | grep -E "GLIBC_$newest" | sed 's/^/package:   /' >&2
     exit 1
   fi
 }

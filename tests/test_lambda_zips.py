@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import os
 import queue
@@ -298,7 +299,9 @@ class World:
         assert response is not None, f"{function} gave no answer in time (exit {proc.returncode}): {err.decode(errors='replace')}"
         return response, err.decode(errors="replace")
 
+    @functools.cached_property
     def management_token(self) -> str:
+        """One Management API token for the module's tests (signed once: each signing is a `gangway` process)."""
         m2m = self.init["management"]["client_id"]
         scopes = ("read:users update:users create:users read:connections update:connections read:logs read:clients "
                   "read:resource_servers read:client_grants read:migration_sources create:users_imports "
@@ -313,8 +316,8 @@ class World:
         return out.stdout.strip()
 
 
-def event(method: str, path: str, body: dict | None = None, token: str | None = None, form: bool = False,
-          route_key: str | None = None, parameters: dict | None = None) -> dict:
+def event(method: str, path: str, body: dict | None = None, token: str | None = None, route_key: str | None = None,
+          parameters: dict | None = None) -> dict:
     headers = {"host": HOST}
     if token:
         headers["authorization"] = f"Bearer {token}"
@@ -352,7 +355,7 @@ def test_each_bootstrap_answers_from_its_zip_with_only_glibc_and_the_layer(world
         assert response["statusCode"] == 200, (response, err)
         return
     path = re.sub(r"\{[^}]+\}", "zz", route["path"])
-    response, err = world.call(function, event(route["method"], path, token=world.management_token()))
+    response, err = world.call(function, event(route["method"], path, token=world.management_token))
     assert isinstance(response.get("statusCode"), int) and response["statusCode"] < 500, (response, err)
     if function == "well-known":
         keys = json.loads(response["body"])["keys"]
@@ -368,7 +371,7 @@ def test_a_password_fallback_login_calls_the_upstream_through_the_layers_libcurl
                      "client_id": "upstream-client", "client_secret": UPSTREAM_SECRET}
     patched, err = world.call("connections", event(
         "PATCH", f"/api/v2/connections/{connection}", {"options": {"import_mode": True, "configuration": configuration}},
-        token=world.management_token(), route_key="PATCH /api/v2/connections/{id}", parameters={"id": connection}))
+        token=world.management_token, route_key="PATCH /api/v2/connections/{id}", parameters={"id": connection}))
     assert patched["statusCode"] == 200, (patched, err)
 
     app = world.init["app"]
@@ -384,7 +387,7 @@ def test_a_password_fallback_login_calls_the_upstream_through_the_layers_libcurl
     refused, err = login(stranded, "Upstream-Pa55!", layer="/opt-without-libcurl/lib")
     assert refused["statusCode"] == 403 and not world.fake.calls("/oauth/token"), (refused, err)
     # The function answered (no crash), and the tenant's log says why the upstream was not asked.
-    logs, err = world.call("logs", event("GET", "/api/v2/logs", token=world.management_token()))
+    logs, err = world.call("logs", event("GET", "/api/v2/logs", token=world.management_token))
     failed = [e for e in json.loads(logs["body"]) if e.get("user_name") == stranded]
     assert failed and "libcurl" in json.dumps(failed[0].get("details")), (failed, err)
 

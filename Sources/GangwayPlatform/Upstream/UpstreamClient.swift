@@ -106,7 +106,6 @@ public final class UpstreamClient {
         }
         gangway_curl_easy_reset(h)  // keeps the connection cache, DNS cache and TLS sessions
         errorBuffer[0] = 0
-        requestsSent = 0
 
         var headerList: UnsafeMutablePointer<curl_slist>? = nil
         defer {
