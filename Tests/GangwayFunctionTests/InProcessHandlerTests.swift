@@ -79,10 +79,12 @@ final class InProcessTenant {
     }
 
     func call(
-        _ handler: some FunctionHandler, _ method: String, _ path: String, token: String? = nil, json: JSONValue? = nil, host: String? = nil
+        _ handler: some FunctionHandler, _ method: String, _ path: String, token: String? = nil, json: JSONValue? = nil,
+        host: String? = nil,
+        through store: (any KeyValueStore)? = nil
     ) async throws -> Answer {
         let response = try await handler.respond(
-            to: event(method, path, token: token, json: json, host: host), store: store, configuration: configuration)
+            to: event(method, path, token: token, json: json, host: host), store: store ?? self.store, configuration: configuration)
         let body = (try? JSON.decode(JSONValue.self, from: Data(response.body.utf8))) ?? .null
         return Answer(status: response.statusCode, headers: response.headers, body: body)
     }

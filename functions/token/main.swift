@@ -50,24 +50,19 @@ struct TokenFunction: FunctionHandler {
                 // once, through the tenant's migration sources (Gangway-format tokens never go upstream).
                 guard RefreshTokens.isGangwayFormat(presented) else { return try await token.remint(presented, client: client) }
                 let requested = try p.scopes
-                var user: User?
                 // Bound to this client; rotated on use unless the application's refresh_token says non-rotating
                 // (then no refresh_token in the answer: the client keeps its own); reuse after the leeway revokes
-                // the family (ferrt).
-                let (old, replacement) = try await token.rotateRefreshToken(presented) { old in
-                    user = try await token.activeUser(old.userId)
+                // the family (ferrt). The user must still be there and not blocked; the scope may only narrow.
+                return try await token.refresh(presented) { old in
+                    let user = try await token.activeUser(old.userId)
                     if let requested, !Set(requested).isSubset(of: old.scope) {
                         throw HTTPError(400, "invalid_scope", "The requested scope exceeds the scope originally granted.")
                     }
-                }
-                return try await token.issue(
-                    TokenGrant(
-                        client: client.application, subject: user?.userId ?? old.userId, user: user, audience: old.audience,
+                    return TokenGrant(
+                        client: client.application, subject: user.userId, user: user, audience: old.audience,
                         scopes: requested ?? old.scope, gty: ["refresh_token", .string(old.gty)], authTime: old.authTime
-                    ),
-                    connection: old.connection, refreshToken: replacement, startsFamily: false, successType: .successRefreshTokenExchange,
-                    description: "Successful refresh token exchange"
-                )
+                    )
+                }
 
             case .authorizationCode:
                 // The code /authorize gave this client, with the redirect_uri it was sent to and the PKCE verifier

@@ -61,16 +61,33 @@ public struct TenantLog: Sendable {
 
     /// Records the event; a failure to store it is logged, never turned into a failed request.
     public func record(_ event: LogEntry) async {
-        var metadata: Logger.Metadata = ["log_type": .string(event.type.rawValue), "tenant": .string(tenant.id)]
-        if let client = event.clientId { metadata["client_id"] = .string(client) }
-        if let user = event.userId { metadata["user_id"] = .string(user) }
-        if let connection = event.connection { metadata["connection"] = .string(connection) }
-        logger.info("\(event.description)", metadata: metadata)
+        announce(event)
         do {
             try await store.putJSON(StoreKeys.log(tenant.id, event.logId), event, ttl: Self.retention)
         } catch {
             logger.error("could not store log entry", metadata: ["error": .string(String(describing: error))])
         }
+        await count(event)
+    }
+
+    /// The event's write, for a caller that commits it in the same batch as what the event is about (one
+    /// transaction instead of two); nil when the event also counts towards the migration report (its counters
+    /// are read-modify-writes of their own): then `record` it. After the batch commits, `announce` it.
+    public func operation(for event: LogEntry) throws -> StoreOperation? {
+        guard MigrationCounters.counts(for: event).isEmpty else { return nil }
+        return try .putJSON(StoreKeys.log(tenant.id, event.logId), event, ttl: Self.retention)
+    }
+
+    /// The event's line in the function's own log (stderr, CloudWatch).
+    public func announce(_ event: LogEntry) {
+        var metadata: Logger.Metadata = ["log_type": .string(event.type.rawValue), "tenant": .string(tenant.id)]
+        if let client = event.clientId { metadata["client_id"] = .string(client) }
+        if let user = event.userId { metadata["user_id"] = .string(user) }
+        if let connection = event.connection { metadata["connection"] = .string(connection) }
+        logger.info("\(event.description)", metadata: metadata)
+    }
+
+    private func count(_ event: LogEntry) async {
         // The migration report counts its events as they happen (nothing for an event that is not about it).
         for (kind, amount) in MigrationCounters.counts(for: event) {
             do {

@@ -1,5 +1,6 @@
 import FoundationEssentials
 import GangwayPlatform
+import Synchronization
 
 /// One Auth0-style tenant: an issuer, the hosts it answers on, and its settings.
 public struct Tenant: Codable, Sendable, Equatable {
@@ -87,11 +88,28 @@ public struct TenantDirectory: Sendable {
     public let store: any KeyValueStore
     public init(store: any KeyValueStore) { self.store = store }
 
-    public func tenant(host: String) async throws -> Tenant? {
+    /// `readingAhead`: keys the request will read next in the tenant it names (its id given), fetched with the
+    /// tenant's record when the store reads ahead (`ReadAheadStore`). A warm process remembers which tenant each
+    /// host named last time, so the domain, that tenant and those keys go in one round trip; only when the domain
+    /// has since been moved to another tenant are that tenant and its keys read after it.
+    public func tenant(host: String, readingAhead: (_ tenantId: String) -> [String] = { _ in [] }) async throws -> Tenant? {
         guard Self.isPlausibleHost(host) else { return nil }
-        guard let (id, _) = try await store.getCachedJSON(String.self, StoreKeys.domain(host)) else { return nil }
+        let domain = StoreKeys.domain(host)
+        let guess = Self.tenantOfHost.withLock { $0[host] }
+        if let guess { try await store.readAhead([domain, StoreKeys.tenant(guess)] + readingAhead(guess)) }
+        guard let (id, _) = try await store.getCachedJSON(String.self, domain) else { return nil }
+        if id != guess {
+            try await store.readAhead([StoreKeys.tenant(id)] + readingAhead(id))
+            Self.tenantOfHost.withLock { remembered in
+                if remembered.count >= 64 { remembered.removeAll() }
+                remembered[host] = id
+            }
+        }
         return try await store.getCachedJSON(Tenant.self, StoreKeys.tenant(id))?.0
     }
+
+    /// The tenant id each host named when this process last looked (a guess to read ahead with, never trusted).
+    private static let tenantOfHost = Mutex<[String: String]>([:])
 
     /// A `Host` header that can name a tenant: at most 255 bytes (a DNS name and a port) of printable ASCII.
     /// Anything else selects no tenant (404), checked before it could reach a store key.
@@ -100,8 +118,8 @@ public struct TenantDirectory: Sendable {
     }
 
     /// The tenant for a request, or 404 in the endpoint's error shape.
-    public func tenant(for request: FunctionRequest) async throws -> Tenant {
-        guard let tenant = try await tenant(host: request.host) else {
+    public func tenant(for request: FunctionRequest, readingAhead: (_ tenantId: String) -> [String] = { _ in [] }) async throws -> Tenant {
+        guard let tenant = try await tenant(host: request.host, readingAhead: readingAhead) else {
             throw HTTPError(404, "unknown_tenant", "No tenant is configured for this host.")
         }
         return tenant

@@ -72,16 +72,17 @@ public struct RefreshTokens: Sendable {
             familyId: familyId ?? Random.token(bytes: 16), clientId: clientId, userId: userId, connection: connection, scope: scope,
             audience: audience, gty: gty, authTime: authTime, familyCreatedAt: now, issuedAt: now, state: .active
         )
-        return try await save(record, policy)
+        let token = "v1." + Random.token(bytes: 32)
+        try await save(record, as: token, policy)
+        return token
     }
 
-    /// Writes a record under a fresh token; returns the token.
-    private func save(_ record: Record, _ policy: RefreshPolicy) async throws -> String {
-        let token = "v1." + Random.token(bytes: 32)
-        guard try await store.insertJSONIfAbsent(key(Self.hash(token)), record, ttl: Self.ttl(record, policy, now: Self.now())) else {
+    /// Writes a record under a fresh token (and `alongside` in the same batch).
+    private func save(_ record: Record, as token: String, _ policy: RefreshPolicy, alongside: [StoreOperation] = []) async throws {
+        let insert = try StoreOperation.insertJSON(key(Self.hash(token)), record, ttl: Self.ttl(record, policy, now: Self.now()))
+        guard try await store.commit([insert] + alongside).committed else {
             throw HTTPError(500, "server_error", "Refresh token collision.")
         }
-        return token
     }
 
     public enum Failure: Error, Sendable {
@@ -93,9 +94,13 @@ public struct RefreshTokens: Sendable {
 
     /// Redeems a token for `clientId` under its `policy`: returns the record it stood for and its replacement (nil
     /// when the policy does not rotate: the client keeps the token it has).
-    /// `validate` sees the record before anything changes (user still active, scope allowed…); what it throws passes through.
+    /// `readAhead`: keys the caller will read once it has the record, fetched together with the token's family.
+    /// `using` sees the record and its replacement before anything changes (user still active, scope allowed…; what
+    /// it throws passes through) and returns writes that join the rotation's batch (the token endpoint signs there
+    /// and hands back its success event: one write per grant). It may run again when another use raced this one.
     public func redeem(
-        _ token: String, clientId: String, policy: RefreshPolicy, validate: (Record) async throws -> Void = { _ in }
+        _ token: String, clientId: String, policy: RefreshPolicy, readAhead: (Record) -> [String] = { _ in [] },
+        using: (Record, _ replacement: String?) async throws -> [StoreOperation] = { _, _ in [] }
     ) async throws -> (record: Record, replacement: String?) {
         let hash = Self.hash(token)
         for _ in 0..<StoreContention.attempts {
@@ -104,6 +109,7 @@ public struct RefreshTokens: Sendable {
                 throw Failure.invalid("unknown refresh token")
             }
             guard record.clientId == clientId else { throw Failure.invalid("refresh token belongs to another client") }
+            try await store.readAhead([familyKey(record.familyId)] + readAhead(record))
             if try await store.get(familyKey(record.familyId)) != nil { throw Failure.invalid("refresh token family revoked") }
             if let expiry = Self.absoluteExpiry(record, policy), now >= expiry {
                 throw Failure.invalid("refresh token expired (absolute lifetime)")
@@ -120,29 +126,31 @@ public struct RefreshTokens: Sendable {
 
             switch record.state {
             case .active where !policy.rotating:
-                try await validate(record)
+                let alongside = try await using(record, nil)
                 // The same token again: only its last use is recorded (the idle lifetime counts from it).
                 guard
-                    try await store.commit([
-                        .compareAndSwapJSON(key(hash), expectedVersion: version, next, ttl: Self.ttl(record, policy, now: now))
-                    ]).committed
+                    try await store.commit(
+                        [.compareAndSwapJSON(key(hash), expectedVersion: version, next, ttl: Self.ttl(record, policy, now: now))]
+                            + alongside
+                    ).committed
                 else { continue }
                 return (record, nil)
 
             case .active:
-                try await validate(record)
                 // The replacement and the rotation of the old token are one batch: a crash cannot leave a
                 // rotated token whose successor was never written, nor a successor of a token still active.
                 let replacement = "v1." + Random.token(bytes: 32)
+                let alongside = try await using(record, replacement)
                 var rotated = record
                 rotated.state = .rotated
                 rotated.rotatedAt = now
                 rotated.successor = Self.hash(replacement)
                 let ttl = Self.ttl(record, policy, now: now)
-                let outcome = try await store.commit([
-                    .insertJSON(key(Self.hash(replacement)), next, ttl: ttl),
-                    .compareAndSwapJSON(key(hash), expectedVersion: version, rotated, ttl: ttl),
-                ])
+                let outcome = try await store.commit(
+                    [
+                        .insertJSON(key(Self.hash(replacement)), next, ttl: ttl),
+                        .compareAndSwapJSON(key(hash), expectedVersion: version, rotated, ttl: ttl),
+                    ] + alongside)
                 switch outcome {
                 case .committed: return (record, replacement)
                 case .conditionFailed(_, let failed) where failed != key(hash):
@@ -158,8 +166,9 @@ public struct RefreshTokens: Sendable {
                     let successor = record.successor,
                     let (child, _) = try await store.getJSON(Record.self, key(successor)), child.state == .active
                 {
-                    try await validate(record)
-                    return (record, try await save(next, policy))
+                    let replacement = "v1." + Random.token(bytes: 32)
+                    try await save(next, as: replacement, policy, alongside: try await using(record, replacement))
+                    return (record, replacement)
                 }
                 try await revokeFamily(record, policy, reason: "rotated refresh token reused")
                 throw Failure.reused(record)

@@ -21,10 +21,27 @@ public final class TokenEndpoint {
     public static let noStore = ["cache-control": "no-store", "pragma": "no-cache"]
 
     convenience init(request: FunctionRequest, context: FunctionContext) async throws {
-        let store = try context.store()
-        self.init(
-            request: request, context: context, store: store, tenant: try await TenantDirectory(store: store).tenant(for: request),
-            parameters: try TokenParameters(request))
+        // The reads a grant will make are announced as soon as their keys are known (`readAhead`), and fetched together.
+        let store = ReadAheadStore(try context.store())
+        let parameters = try TokenParameters(request)
+        let tenant = try await TenantDirectory(store: store).tenant(for: request) { Self.firstReads(request, parameters, tenantId: $0) }
+        self.init(request: request, context: context, store: store, tenant: tenant, parameters: parameters)
+    }
+
+    /// What every grant reads first, fetched with the tenant's record: the signing keys, the application named (body
+    /// or Basic credentials) and a refresh grant's token (one in Gangway's format). A parameter that does not parse
+    /// is left to the step that reads it (its error, in its order).
+    static func firstReads(_ request: FunctionRequest, _ parameters: TokenParameters, tenantId: String) -> [String] {
+        var keys = [StoreKeys.signingKeys(tenantId)]
+        if let id = (try? parameters.optional("client_id")) ?? (try? ClientAuthentication.basicCredentials(request))?.id {
+            keys.append(StoreKeys.application(tenantId, id))
+        }
+        if (try? parameters.optional("grant_type")) == GrantType.refreshToken.rawValue,
+            let presented = try? parameters.optional("refresh_token"), RefreshTokens.isGangwayFormat(presented)
+        {
+            keys.append(StoreKeys.refreshToken(tenantId, hash: RefreshTokens.hash(presented)))
+        }
+        return keys
     }
 
     init(request: FunctionRequest, context: FunctionContext, store: any KeyValueStore, tenant: Tenant, parameters: TokenParameters) {
@@ -118,12 +135,18 @@ public final class TokenEndpoint {
         details: [String: JSONValue]? = nil
     ) async {
         logged = true
-        await log.record(
-            LogEntry(
-                type: type, description: description, clientId: client?.clientId ?? (try? parameters.optional("client_id")) ?? nil,
-                userId: user?.userId ?? userId, userName: userName ?? user?.email ?? user?.username,
-                connection: connection ?? user?.connection, ip: ip, details: details
-            )
+        await log.record(entry(type, description, user: user, userId: userId, userName: userName, connection: connection, details: details))
+    }
+
+    /// This request's log event: its client and caller's IP with what happened.
+    func entry(
+        _ type: LogEventType, _ description: String, user: User? = nil, userId: String? = nil, userName: String? = nil,
+        connection: String? = nil, details: [String: JSONValue]? = nil
+    ) -> LogEntry {
+        LogEntry(
+            type: type, description: description, clientId: client?.clientId ?? (try? parameters.optional("client_id")) ?? nil,
+            userId: user?.userId ?? userId, userName: userName ?? user?.email ?? user?.username,
+            connection: connection ?? user?.connection, ip: ip, details: details
         )
     }
 
@@ -202,14 +225,29 @@ public final class TokenEndpoint {
 
     // MARK: - Refresh tokens
 
-    /// Redeems (rotates) a refresh token once `validate` accepts what it stands for; `ferrt` on reuse.
-    public func rotateRefreshToken(
-        _ token: String, _ validate: (RefreshTokens.Record) async throws -> Void
-    ) async throws -> (record: RefreshTokens.Record, replacement: String?) {
+    /// A refresh grant: redeems (rotates) `token` once `grant` has accepted what it stands for and said what to issue
+    /// (what `grant` throws passes through). The tokens are signed before anything is written, so that the rotation
+    /// and its success event are one store batch: one transaction per grant. `ferrt` on reuse.
+    public func refresh(_ token: String, _ grant: (RefreshTokens.Record) async throws -> TokenGrant) async throws -> [String: JSONValue] {
         guard let client else { throw ClientAuthentication.unauthorized }
+        var body: [String: JSONValue] = [:]
+        var success: (event: LogEntry, inBatch: Bool)?
         do {
-            return try await RefreshTokens(store: store, tenant: tenant).redeem(
-                token, clientId: client.clientId, policy: RefreshPolicy(application: client.application, tenant: tenant), validate: validate
+            _ = try await RefreshTokens(store: store, tenant: tenant).redeem(
+                token, clientId: client.clientId, policy: RefreshPolicy(application: client.application, tenant: tenant),
+                // What the grant reads next (the user it speaks for, the API it is for) goes with the family's read.
+                readAhead: { [tenant] in
+                    [StoreKeys.user(tenant.id, $0.userId)] + ($0.audience.map { [StoreKeys.resourceServer(tenant.id, $0)] } ?? [])
+                },
+                using: { old, replacement in
+                    let issued = try await grant(old)
+                    body = try await sign(issued, refreshToken: replacement)
+                    let event = entry(
+                        .successRefreshTokenExchange, "Successful refresh token exchange", user: issued.user, connection: old.connection)
+                    let write = try log.operation(for: event)
+                    success = (event, write != nil)
+                    return write.map { [$0] } ?? []
+                }
             )
         } catch RefreshTokens.Failure.invalid(let why) {
             await record(.failedRefreshTokenExchange, "Unknown or invalid refresh token: \(why).")
@@ -220,6 +258,11 @@ public final class TokenEndpoint {
                 connection: old.connection)
             throw RefreshTokens.invalid
         }
+        if let success {
+            logged = true
+            if success.inBatch { log.announce(success.event) } else { await log.record(success.event) }
+        }
+        return body
     }
 
     /// The user a refresh token speaks for (its primary, when it has since been linked as a secondary),
@@ -280,14 +323,29 @@ public final class TokenEndpoint {
 
     // MARK: - Issuing
 
-    /// Signs the grant's tokens, starts a refresh-token family when a user was granted `offline_access`,
-    /// and logs `successType`.
-    /// `refreshToken`: the rotated token of a refresh grant (nil for a non-rotating one: the client keeps its token);
-    /// `startsFamily`: whether a grant of `offline_access` without one begins a new refresh-token family (a login).
+    /// Signs the grant's tokens, starts a refresh-token family when a user was granted `offline_access` (unless
+    /// `refreshToken` is the one to hand out: a re-minted upstream token's replacement), and logs `successType`.
+    /// (A refresh grant of Gangway's own tokens goes through `refresh(_:_:)`.)
     public func issue(
-        _ grant: TokenGrant, connection: String? = nil, refreshToken: String? = nil, startsFamily: Bool = true,
+        _ grant: TokenGrant, connection: String? = nil, refreshToken: String? = nil,
         refreshFamily: String? = nil, successType: LogEventType, description: String, details: [String: JSONValue]? = nil
     ) async throws -> [String: JSONValue] {
+        var refresh = refreshToken
+        if refresh == nil, let user = grant.user, grant.scopes.contains("offline_access") {
+            refresh = try await RefreshTokens(store: store, tenant: tenant).issue(
+                clientId: grant.client.clientId, userId: user.userId, connection: connection, scope: grant.scopes,
+                audience: grant.audience, gty: grant.gty.stringValue ?? "password",
+                authTime: grant.authTime ?? Int64(Date.now.timeIntervalSince1970),
+                policy: RefreshPolicy(application: grant.client, tenant: tenant), familyId: refreshFamily
+            )
+        }
+        let body = try await sign(grant, refreshToken: refresh)
+        await record(successType, description, user: grant.user, connection: connection, details: details)
+        return body
+    }
+
+    /// The token endpoint's answer for `grant`: its tokens signed with the tenant's current key.
+    func sign(_ grant: TokenGrant, refreshToken: String?) async throws -> [String: JSONValue] {
         let ring = try await KeyRing.load(store, tenant: tenant, secrets: try? SecretBox(configuration: configuration))
         var grant = grant
         // The API's token_lifetime, for every grant (a refresh reads the API as it is now; the other grants read it
@@ -298,17 +356,6 @@ public final class TokenEndpoint {
                 ? apiRead : try await ResourceServers(store: store, tenant: tenant).get(identifier: audience)?.0
             grant.accessTokenLifetime = api?.tokenLifetime
         }
-        var refresh = refreshToken
-        if startsFamily, refresh == nil, let user = grant.user, grant.scopes.contains("offline_access") {
-            refresh = try await RefreshTokens(store: store, tenant: tenant).issue(
-                clientId: grant.client.clientId, userId: user.userId, connection: connection, scope: grant.scopes,
-                audience: grant.audience, gty: grant.gty.stringValue ?? "password",
-                authTime: grant.authTime ?? Int64(Date.now.timeIntervalSince1970),
-                policy: RefreshPolicy(application: grant.client, tenant: tenant), familyId: refreshFamily
-            )
-        }
-        let body = try TokenIssuer(ring: ring).response(grant, refreshToken: refresh)
-        await record(successType, description, user: grant.user, connection: connection, details: details)
-        return body
+        return try TokenIssuer(ring: ring).response(grant, refreshToken: refreshToken)
     }
 }

@@ -9,6 +9,10 @@ import FoundationEssentials
 /// - every write is atomic, also across processes sharing one store, and so is a batch of them (`commit`).
 public protocol KeyValueStore: Sendable {
     func get(_ key: String) async throws -> StoreRecord?
+    /// The records of several keys, in the order asked (nil where absent or expired): reads a request knows it will
+    /// make, fetched together (one round trip on PostgreSQL, one read transaction on SQLite). Each key is validated
+    /// first; a key may repeat.
+    func get(many keys: [String]) async throws -> [StoreRecord?]
     /// Unconditional write; returns the new version (1 for a new key, previous+1 otherwise).
     @discardableResult func put(_ key: String, _ value: Data, ttl: Duration?) async throws -> Int64
     /// Writes only if the key is absent (an expired record counts as absent). True if this call wrote it (version 1).
@@ -32,6 +36,14 @@ public protocol KeyValueStore: Sendable {
 // MARK: - Conveniences
 
 extension KeyValueStore {
+    /// One read after another: for backends where a read costs no round trip (files).
+    public func get(many keys: [String]) async throws -> [StoreRecord?] {
+        try StoreSupport.validate(keys)
+        var records: [StoreRecord?] = []
+        for key in keys { records.append(try await get(key)) }
+        return records
+    }
+
     @discardableResult public func put(_ key: String, _ value: Data) async throws -> Int64 {
         try await put(key, value, ttl: nil)
     }

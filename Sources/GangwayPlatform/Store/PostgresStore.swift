@@ -86,6 +86,27 @@ public final class PostgresStore: KeyValueStore, @unchecked Sendable {
         }
     }
 
+    /// One statement: `key = ANY($1)` over the primary key, the keys sent as one text array.
+    public func get(many keys: [String]) async throws -> [StoreRecord?] {
+        try StoreSupport.validate(keys)
+        guard !keys.isEmpty else { return [] }
+        let found = try run(
+            "SELECT key, value, version, \(Self.expiryMillis) FROM kv WHERE key = ANY($1::text[]) AND \(Self.live)",
+            [.text(Self.textArray(keys))]
+        ) { result in
+            // By bytes, as keys compare (two canonically equal keys are two keys).
+            Dictionary(
+                (0..<result.rows).map { (Array(result.bytes($0, 0)), result.record($0, value: 1)) }, uniquingKeysWith: { first, _ in first }
+            )
+        }
+        return keys.map { found[Array($0.utf8)] }
+    }
+
+    /// A PostgreSQL array literal of texts: each element double-quoted, `"` and `\` escaped (keys hold no NUL).
+    static func textArray(_ items: [String]) -> String {
+        "{" + items.map { "\"" + $0.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"") + "\"" }.joined(separator: ",") + "}"
+    }
+
     @discardableResult
     public func put(_ key: String, _ value: Data, ttl: Duration?) async throws -> Int64 {
         try StoreSupport.validate(key)

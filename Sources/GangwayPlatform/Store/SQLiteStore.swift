@@ -99,16 +99,23 @@ public final class SQLiteStore: KeyValueStore, @unchecked Sendable {
 
     public func get(_ key: String) async throws -> StoreRecord? {
         try StoreSupport.validate(key)
+        return try locked { try read(key, now: StoreSupport.nowMillis()) }
+    }
+
+    /// One read transaction (one snapshot, one pair of WAL read locks) for all of them.
+    public func get(many keys: [String]) async throws -> [StoreRecord?] {
+        try StoreSupport.validate(keys)
         return try locked {
-            let now = StoreSupport.nowMillis()
-            let stmt = try prepared("SELECT value, version, expires_at FROM kv WHERE key = ?1")
-            defer { sqlite3_reset(stmt) }
-            try bind(key, to: stmt, at: 1)
-            guard try step(stmt) else { return nil }
-            let expiresAt = columnInt64OrNil(stmt, 2)
-            if StoreSupport.isExpired(expiresAt, now: now) { return nil }
-            return StoreRecord(
-                value: columnData(stmt, 0), version: sqlite3_column_int64(stmt, 1), expiresAt: StoreSupport.date(expiresAt))
+            _ = try step(try prepared("BEGIN"), reset: true)
+            do {
+                let now = StoreSupport.nowMillis()
+                let records = try keys.map { try read($0, now: now) }
+                _ = try step(try prepared("COMMIT"), reset: true)
+                return records
+            } catch {
+                if sqlite3_get_autocommit(db) == 0 { _ = sqlite3_exec(db, "ROLLBACK", nil, nil, nil) }
+                throw error
+            }
         }
     }
 
@@ -270,6 +277,17 @@ public final class SQLiteStore: KeyValueStore, @unchecked Sendable {
     }
 
     /// The live (non-expired) version of `key`, if any.
+    /// The live record under `key`, or nil.
+    private func read(_ key: String, now: Int64) throws -> StoreRecord? {
+        let stmt = try prepared("SELECT value, version, expires_at FROM kv WHERE key = ?1")
+        defer { sqlite3_reset(stmt) }
+        try bind(key, to: stmt, at: 1)
+        guard try step(stmt) else { return nil }
+        let expiresAt = columnInt64OrNil(stmt, 2)
+        if StoreSupport.isExpired(expiresAt, now: now) { return nil }
+        return StoreRecord(value: columnData(stmt, 0), version: sqlite3_column_int64(stmt, 1), expiresAt: StoreSupport.date(expiresAt))
+    }
+
     private func current(_ key: String, now: Int64) throws -> Int64? {
         let stmt = try prepared("SELECT version, expires_at FROM kv WHERE key = ?1")
         defer { sqlite3_reset(stmt) }

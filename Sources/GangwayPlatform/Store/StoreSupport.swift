@@ -11,6 +11,10 @@ enum StoreSupport {
         guard !key.utf8.contains(0) else { throw StoreError(.invalidKey, "key contains NUL") }
     }
 
+    static func validate(_ keys: [String]) throws {
+        for key in keys { try validate(key) }
+    }
+
     /// Wall-clock now in unix milliseconds (the resolution expiry is stored with).
     static func nowMillis() -> Int64 {
         Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
