@@ -65,6 +65,30 @@ struct PostgresStoreTests {
         #expect(try store.scalar(prepared, [.int8(0)]) == 2, "the get and this query")
     }
 
+    @Test("a lookup prepared while the table was tiny stays an index lookup as the table grows (no sequential scans)")
+    func lookupsPreparedOnATinyTableStayIndexLookups() async throws {
+        let (store, _) = try fresh()
+        for i in 0..<40 { try await store.put("k\(i)", Data("v".utf8)) }
+        _ = try store.scalar("ANALYZE kv")
+        // More than five executions: PostgreSQL then keeps a generic plan, made on what ANALYZE saw (40 rows).
+        for _ in 0..<8 {
+            _ = try await store.get("k1")
+            _ = try await store.get(many: ["k1", "k2", "k3"])
+        }
+        _ = try store.scalar("INSERT INTO kv(key, value, version) SELECT 'g' || n, '\\x00', 1 FROM generate_series(1, 5000) n")
+        func sequentialScans() throws -> Int64 {
+            // This session's counts reach the statistics view at its next transaction end, once forced.
+            _ = try store.scalar("SELECT 1::int8 FROM pg_stat_force_next_flush()")
+            return try #require(try store.scalar("SELECT seq_scan FROM pg_stat_user_tables WHERE relid = 'kv'::regclass"))
+        }
+        let before = try sequentialScans()
+        for _ in 0..<20 {
+            #expect(try await store.get("k1")?.value == Data("v".utf8))
+            #expect(try await store.get(many: ["k2", "g77", "none"]).map { $0 != nil } == [true, true, false])
+        }
+        #expect(try sequentialScans() == before)
+    }
+
     @Test func errorsNeverCarryThePassword() throws {
         for url in [
             "postgres://gangway:hunter2secret@127.0.0.1:1/none",
