@@ -276,7 +276,6 @@ public final class SQLiteStore: KeyValueStore, @unchecked Sendable {
         _ = sqlite3_wal_checkpoint_v2(db, nil, SQLITE_CHECKPOINT_TRUNCATE, nil, nil)
     }
 
-    /// The live (non-expired) version of `key`, if any.
     /// The live record under `key`, or nil.
     private func read(_ key: String, now: Int64) throws -> StoreRecord? {
         let stmt = try prepared("SELECT value, version, expires_at FROM kv WHERE key = ?1")
@@ -288,6 +287,7 @@ public final class SQLiteStore: KeyValueStore, @unchecked Sendable {
         return StoreRecord(value: columnData(stmt, 0), version: sqlite3_column_int64(stmt, 1), expiresAt: StoreSupport.date(expiresAt))
     }
 
+    /// The live (non-expired) version of `key`, if any.
     private func current(_ key: String, now: Int64) throws -> Int64? {
         let stmt = try prepared("SELECT version, expires_at FROM kv WHERE key = ?1")
         defer { sqlite3_reset(stmt) }
