@@ -112,6 +112,31 @@ struct ContractTests {
                 ]))
     }
 
+    @Test("the hand-written JSON writer reads back as what JSONEncoder would have written, for every kind of value and text")
+    func compactJSONReadsBack() throws {
+        let awkward = "quote \" backslash \\ slash / nl \n cr \r tab \t bell \u{7} nul \u{0} us \u{1F} é 😀 \u{2028} <script>"
+        let value: JSONValue = [
+            "s": .string(awkward), "i": .int(-9_007_199_254_740_993), "d": .double(0.1), "b": true, "n": .null,
+            "a": [1, "x", [], [:]], "o": ["z": 1, "a": ["é": "ü", "e": 2], "": "empty key", awkward: .string(awkward)],
+        ]
+        let written = try value.compactJSON()
+        #expect(try JSONDecoder().decode(JSONValue.self, from: Data(written)) == value)
+        // Keys sorted by their UTF-8 bytes, no spaces, like the encoder's sortedKeys output for these keys.
+        #expect(
+            String(decoding: try JSONValue.object(["b": 1, "a": 2, "é": 3, "B": 4]).compactJSON(), as: UTF8.self)
+                == #"{"B":4,"a":2,"b":1,"é":3}"#)
+        #expect(throws: (any Error).self) { try JSONValue.double(.infinity).compactJSON() }
+
+        // The runtime contract's response, cookies included, decodes back to itself.
+        let response = GatewayResponse(
+            statusCode: 302, headers: ["location": "https://a.test/cb?x=1&y=" + awkward, "cache-control": "no-store"], body: awkward,
+            cookies: ["a=1; Path=/; HttpOnly", "b=2"])
+        #expect(try JSONDecoder().decode(GatewayResponse.self, from: Data(response.contractJSON())) == response)
+        let plain = GatewayResponse(statusCode: 200, body: "{}")
+        let decoded = try JSONDecoder().decode(JSONValue.self, from: Data(plain.contractJSON()))
+        #expect(decoded == ["statusCode": 200, "headers": [:], "body": "{}", "isBase64Encoded": false], "no cookies member when none")
+    }
+
     @Test("error shapes: Authentication API and Management API")
     func errorShapes() throws {
         let oauth = ErrorShape.oauth.response(for: HTTPError(403, "invalid_grant", "Wrong email or password."))
@@ -126,6 +151,14 @@ struct ContractTests {
                 "statusCode": 403, "error": "Forbidden", "message": "Insufficient scope, expected any of: read:users",
                 "errorCode": "insufficient_scope",
             ])
+    }
+
+    @Test("log lines carry the time as ISO 8601 in UTC with milliseconds, within a second of now")
+    func logTimestamps() throws {
+        let stamp = JSONLogHandler.utcTimestamp()
+        #expect(stamp.count == 24 && stamp.hasSuffix("Z"), "\(stamp)")
+        let parsed = try Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(stamp)
+        #expect(abs(parsed.timeIntervalSinceNow) < 1)
     }
 
     @Test("the log handler redacts credential-named metadata")

@@ -103,8 +103,30 @@ public struct GatewayResponse: Codable, Sendable, Equatable {
 
     /// A JSON answer; identity endpoints never want their answers cached.
     public static func json<T: Encodable>(_ status: Int, _ value: T, headers: [String: String] = [:]) throws -> GatewayResponse {
+        try json(status, body: try JSON.string(value), headers: headers)
+    }
+
+    /// A JSON object answer (a token endpoint's, an error), written by `JSONValue`'s own writer.
+    public static func json(_ status: Int, _ object: [String: JSONValue], headers: [String: String] = [:]) throws -> GatewayResponse {
+        try json(status, body: String(decoding: try JSONValue.object(object).compactJSON(), as: UTF8.self), headers: headers)
+    }
+
+    private static func json(_ status: Int, body: String, headers: [String: String]) throws -> GatewayResponse {
         var all = ["content-type": "application/json; charset=utf-8"]
         all.merge(headers) { _, new in new }
-        return GatewayResponse(statusCode: status, headers: all, body: try JSON.string(value))
+        return GatewayResponse(statusCode: status, headers: all, body: body)
+    }
+
+    /// The response as the runtime contract carries it back (API Gateway's payload format 2.0), written by hand like
+    /// every answer's JSON (`JSONValue.appendCompact`).
+    public func contractJSON() -> [UInt8] {
+        var members: [String: JSONValue] = [
+            "statusCode": .int(Int64(statusCode)), "headers": .object(headers.mapValues { .string($0) }), "body": .string(body),
+            "isBase64Encoded": .bool(isBase64Encoded),
+        ]
+        if let cookies { members["cookies"] = .array(cookies.map { .string($0) }) }
+        // Nothing here is a double: the writer cannot fail.
+        return (try? JSONValue.object(members).compactJSON())
+            ?? Array(#"{"statusCode":500,"headers":{},"body":"","isBase64Encoded":false}"#.utf8)
     }
 }

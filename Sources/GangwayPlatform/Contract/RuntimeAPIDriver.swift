@@ -45,8 +45,8 @@ struct RuntimeAPIDriver {
             let handled = await function.handle(eventBytes: next.body, requestId: id)
             defer { handled.afterDelivery() }
             do {
-                let body = try JSON.encode(handled.response)
-                _ = try connection.send(method: "POST", path: "\(base)/invocation/\(id)/response", body: Array(body), timeout: .seconds(10))
+                let body = handled.response.contractJSON()
+                _ = try connection.send(method: "POST", path: "\(base)/invocation/\(id)/response", body: body, timeout: .seconds(10))
             } catch {
                 let report = #"{"errorType":"Runtime.ResponseFailed","errorMessage":"could not deliver the response"}"#
                 _ = try? connection.send(

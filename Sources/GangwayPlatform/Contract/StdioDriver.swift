@@ -12,8 +12,7 @@ struct StdioDriver {
     func run() async -> Never {
         let input = readStandardInput(limit: function.configuration.maxEventBytes + 1)
         let handled = await function.handle(eventBytes: input)
-        let text = (try? JSON.string(handled.response)) ?? #"{"statusCode":500,"headers":{},"body":"","isBase64Encoded":false}"#
-        writeStandardOutput(text + "\n")
+        writeStandardOutput(String(decoding: handled.response.contractJSON(), as: UTF8.self) + "\n")
         handled.afterDelivery()
         exit(0)
     }

@@ -28,13 +28,13 @@ public enum JWT {
     /// `type` is "JWT" for ID tokens and "at+jwt" for access tokens (RFC 9068), which is how an API tells them apart.
     public static func sign(claims: [String: JSONValue], key: RSAKey, kid: String, type: String = "JWT") throws -> String {
         var header: [UInt8] = Array(#"{"alg":"RS256","typ":"#.utf8)
-        appendJSONString(type, to: &header)
+        JSONValue.appendString(type, to: &header)
         header.append(contentsOf: Array(#","kid":"#.utf8))
-        appendJSONString(kid, to: &header)
+        JSONValue.appendString(kid, to: &header)
         header.append(UInt8(ascii: "}"))
         var payload: [UInt8] = []
         payload.reserveCapacity(512)
-        try appendJSON(.object(claims), to: &payload)
+        try JSONValue.object(claims).appendCompact(to: &payload)
         var input = Base64URL.encode(header)
         input += "."
         input += Base64URL.encode(payload)
@@ -169,64 +169,5 @@ public enum JWT {
         } catch {
             throw JWTError(.malformed, "token \(what) is not a JSON object")
         }
-    }
-
-    /// Appends `value` as compact JSON (object keys sorted by UTF-8 bytes) to `out`.
-    static func appendJSON(_ value: JSONValue, to out: inout [UInt8]) throws {
-        switch value {
-        case .null: out.append(contentsOf: "null".utf8)
-        case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
-        case .int(let i): out.append(contentsOf: String(i).utf8)
-        case .double: out.append(contentsOf: try JSON.encode(value))
-        case .string(let s): appendJSONString(s, to: &out)
-        case .array(let items):
-            out.append(UInt8(ascii: "["))
-            for (i, item) in items.enumerated() {
-                if i > 0 { out.append(UInt8(ascii: ",")) }
-                try appendJSON(item, to: &out)
-            }
-            out.append(UInt8(ascii: "]"))
-        case .object(let members):
-            out.append(UInt8(ascii: "{"))
-            let keys = members.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-            for (i, k) in keys.enumerated() {
-                if i > 0 { out.append(UInt8(ascii: ",")) }
-                appendJSONString(k, to: &out)
-                out.append(UInt8(ascii: ":"))
-                try appendJSON(members[k]!, to: &out)
-            }
-            out.append(UInt8(ascii: "}"))
-        }
-    }
-
-    /// Appends `s` as a JSON string literal (quoted; `"`, `\` and control characters escaped; UTF-8 kept).
-    static func appendJSONString(_ s: String, to out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
-        for b in s.utf8 {
-            switch b {
-            case UInt8(ascii: "\""):
-                out.append(UInt8(ascii: "\\"))
-                out.append(b)
-            case UInt8(ascii: "\\"):
-                out.append(UInt8(ascii: "\\"))
-                out.append(b)
-            case 0x0A:
-                out.append(UInt8(ascii: "\\"))
-                out.append(UInt8(ascii: "n"))
-            case 0x0D:
-                out.append(UInt8(ascii: "\\"))
-                out.append(UInt8(ascii: "r"))
-            case 0x09:
-                out.append(UInt8(ascii: "\\"))
-                out.append(UInt8(ascii: "t"))
-            case 0..<0x20:
-                out.append(contentsOf: #"\u00"#.utf8)
-                out.append(b >= 0x10 ? UInt8(ascii: "1") : UInt8(ascii: "0"))
-                let low = b & 15
-                out.append(low < 10 ? UInt8(ascii: "0") + low : UInt8(ascii: "a") + low - 10)
-            default: out.append(b)
-            }
-        }
-        out.append(UInt8(ascii: "\""))
     }
 }

@@ -18,7 +18,7 @@ public final class ReadAheadStore: KeyValueStore {
 
     /// Fetches, in one `get(many:)`, the keys not already waiting to be read. A key the store would refuse is left
     /// out: the read that names it, if it comes, fails as it would have.
-    public func fetchAhead(_ keys: [String]) async throws {
+    public func readAhead(_ keys: [String]) async throws {
         let wanted = fetched.withLock { waiting in
             keys.filter { waiting[Array($0.utf8)] == nil && (try? StoreSupport.validate($0)) != nil }
         }
@@ -85,14 +85,5 @@ public final class ReadAheadStore: KeyValueStore {
 
     public func purgeExpired() async throws -> Int {
         try await base.purgeExpired()
-    }
-}
-
-extension KeyValueStore {
-    /// A hint that this request will read `keys` next: a `ReadAheadStore` fetches them together now; any other
-    /// store ignores it (each read then goes to the store when it is made).
-    public func readAhead(_ keys: [String]) async throws {
-        guard let view = self as? ReadAheadStore else { return }
-        try await view.fetchAhead(keys)
     }
 }

@@ -105,3 +105,76 @@ extension JSONValue {
         }
     }
 }
+
+// MARK: - Compact JSON, by hand
+
+extension JSONValue {
+    /// This value as compact JSON (see `appendCompact(to:)`).
+    public func compactJSON() throws -> [UInt8] {
+        var out: [UInt8] = []
+        try appendCompact(to: &out)
+        return out
+    }
+
+    /// Appends this value as compact JSON (object keys sorted by UTF-8 bytes, `/` unescaped, UTF-8 kept) to `out`:
+    /// JWT payloads, the contract's responses, token answers and log lines. Written by hand because it runs on every
+    /// request, and `JSONEncoder` resolves its generic containers at run time (by mangled name in a cold process).
+    /// Throws only for a non-finite double (as `JSONEncoder` does).
+    public func appendCompact(to out: inout [UInt8]) throws {
+        switch self {
+        case .null: out.append(contentsOf: "null".utf8)
+        case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
+        case .int(let i): out.append(contentsOf: String(i).utf8)
+        case .double: out.append(contentsOf: try JSON.encode(self))
+        case .string(let s): Self.appendString(s, to: &out)
+        case .array(let items):
+            out.append(UInt8(ascii: "["))
+            for (i, item) in items.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                try item.appendCompact(to: &out)
+            }
+            out.append(UInt8(ascii: "]"))
+        case .object(let members):
+            out.append(UInt8(ascii: "{"))
+            let keys = members.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+            for (i, k) in keys.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                Self.appendString(k, to: &out)
+                out.append(UInt8(ascii: ":"))
+                try members[k]!.appendCompact(to: &out)
+            }
+            out.append(UInt8(ascii: "}"))
+        }
+    }
+
+    /// Appends `s` as a JSON string literal (quoted; `"`, `\` and control characters escaped; UTF-8 kept).
+    public static func appendString(_ s: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        for b in s.utf8 {
+            switch b {
+            case UInt8(ascii: "\""):
+                out.append(UInt8(ascii: "\\"))
+                out.append(b)
+            case UInt8(ascii: "\\"):
+                out.append(UInt8(ascii: "\\"))
+                out.append(b)
+            case 0x0A:
+                out.append(UInt8(ascii: "\\"))
+                out.append(UInt8(ascii: "n"))
+            case 0x0D:
+                out.append(UInt8(ascii: "\\"))
+                out.append(UInt8(ascii: "r"))
+            case 0x09:
+                out.append(UInt8(ascii: "\\"))
+                out.append(UInt8(ascii: "t"))
+            case 0..<0x20:
+                out.append(contentsOf: #"\u00"#.utf8)
+                out.append(b >= 0x10 ? UInt8(ascii: "1") : UInt8(ascii: "0"))
+                let low = b & 15
+                out.append(low < 10 ? UInt8(ascii: "0") + low : UInt8(ascii: "a") + low - 10)
+            default: out.append(b)
+            }
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+}

@@ -38,7 +38,7 @@ public struct JSONLogHandler: LogHandler {
 
     public func log(event: LogEvent) {
         var line: [String: JSONValue] = [
-            "time": .string(Date.now.formatted(.iso8601)),
+            "time": .string(Self.utcTimestamp()),
             "level": .string(event.level.rawValue),
             "logger": .string(label),
             "msg": .string(event.message.description),
@@ -47,15 +47,30 @@ public struct JSONLogHandler: LogHandler {
         for (key, value) in merged {
             line[key] = Self.isSensitive(key) ? .string("[redacted]") : Self.json(value)
         }
-        guard var text = try? JSON.string(line) else { return }
-        text.append("\n")
+        guard var text = try? JSONValue.object(line).compactJSON() else { return }
+        text.append(UInt8(ascii: "\n"))
         // One write(2) per line, so lines from concurrent workers never interleave.
-        var bytes = Array(text.utf8)[...]
+        var bytes = text[...]
         while !bytes.isEmpty {
             let n = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
             if n <= 0 { break }
             bytes = bytes.dropFirst(n)
         }
+    }
+
+    /// Now as ISO 8601 in UTC with milliseconds (`2026-12-02T14:30:41.123Z`), by the C library: a cold process
+    /// spent 1.4 million instructions (a fifth of a cold `users` invocation) building `Date.ISO8601FormatStyle`.
+    static func utcTimestamp() -> String {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        var fields = tm()
+        var seconds = now.tv_sec
+        gmtime_r(&seconds, &fields)
+        var text = [CChar](repeating: 0, count: 32)
+        let length = strftime(&text, text.count, "%Y-%m-%dT%H:%M:%S", &fields)
+        let millis = String(now.tv_nsec / 1_000_000)
+        return String(decoding: text[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self) + "."
+            + String(repeating: "0", count: 3 - millis.count) + millis + "Z"
     }
 
     static func json(_ value: Logger.MetadataValue) -> JSONValue {
@@ -71,7 +86,7 @@ public struct JSONLogHandler: LogHandler {
 public enum Log {
     /// A logger for one component; level from GANGWAY_LOG_LEVEL (default info).
     public static func logger(_ label: String) -> Logger {
-        let level = ProcessInfo.processInfo.environment["GANGWAY_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+        let level = Configuration.variable("GANGWAY_LOG_LEVEL").flatMap(Logger.Level.init(rawValue:)) ?? .info
         return Logger(label: label) { JSONLogHandler(label: $0, level: level) }
     }
 }
